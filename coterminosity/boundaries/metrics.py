@@ -1,0 +1,163 @@
+"""Per-unit classes and layer-wide scores from a :class:`PairTable`.
+
+For unit A against layer B, with weight w (population, area or count of small areas) and
+threshold t (default 0.98), and for each pair p = share of A in B, q = share of B in A:
+
+* ``coterminous`` – some B has p ≥ t and q ≥ t (the same place);
+* ``nested``      – some B has p ≥ t (A lies inside one B);
+* ``contains``    – every B that A touches lies ≥ t inside A (A is a union of whole Bs);
+* ``split``       – otherwise.
+
+Pairs where both p and q are ≤ 1 − t are fringes below the threshold and do not change a
+class (they still count in ``wrong_side``, which uses no threshold at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .overlay import WEIGHT_COLUMN, PairTable
+
+CLASSES = ("coterminous", "nested", "contains", "split")
+CLEAN = ("coterminous", "nested", "contains")
+DEFAULT_THRESHOLD = 0.98
+
+
+def pick_weight(table: PairTable, by: str | None) -> str:
+    """The weight to measure by: the one asked for, else population when known, else area."""
+    if by is None:
+        return "population" if "population" in table.weights else "area"
+    if by not in table.weights:
+        raise ValueError(f"cannot weight by {by}: this overlay has {', '.join(table.weights)}")
+    return by
+
+
+def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """B units divided between A units: no A holds ≥ t of them. One row per B, most divided first."""
+    col = WEIGHT_COLUMN[by]
+    real = table.real()
+    real = real[real[col] > 0]
+    share = f"b_in_a_{by}"
+    best = real.sort_values(share, ascending=False).drop_duplicates("b_code").set_index("b_code")
+    units = table.b_units.set_index("code")
+    out = pd.DataFrame({
+        "code": best.index,
+        "name": units.loc[best.index, "name"].to_numpy(),
+        col: units.loc[best.index, col].to_numpy(),
+        "pieces": real.groupby("b_code").size().reindex(best.index).to_numpy(),
+        "largest_share": best[share].to_numpy(),
+        "largest_in": best["a_code"].to_numpy(),
+    })
+    out["outside_largest"] = out[col] * (1 - out["largest_share"])
+    out = out[out["largest_share"] < threshold]
+    return out.sort_values(["largest_share", "code"]).reset_index(drop=True)
+
+
+def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """One row per A unit: class, units of B touched and split, best match, wrong-side amount.
+
+    ``wrong_side`` sums, over every B that A touches, the smaller of B's part inside A and
+    B's part outside A: the amount that would have to change side for A to follow B's lines.
+    """
+    by = pick_weight(table, by)
+    col = WEIGHT_COLUMN[by]
+    p, q = f"a_in_b_{by}", f"b_in_a_{by}"
+    real = table.real()
+    real = real[real[col] > 0].copy()
+    b_total = real["b_code"].map(table.b_units.set_index("code")[col])
+    real["wrong"] = np.minimum(real[col], b_total - real[col]).clip(lower=0)
+    divided = set(split_units(table, by, threshold)["code"])
+    real["b_split"] = real["b_code"].isin(divided)
+    real["fringe"] = (real[p] <= 1 - threshold) & (real[q] <= 1 - threshold)
+    real["coterminous"] = (real[p] >= threshold) & (real[q] >= threshold)
+    real["whole_b"] = real[q] >= threshold
+
+    rows = []
+    by_a = dict(tuple(real.groupby("a_code", sort=False)))
+    for unit in table.a_units.itertuples(index=False):
+        pairs = by_a.get(unit.code)
+        total = getattr(unit, col)
+        if pairs is None or pairs.empty:
+            rows.append({"code": unit.code, "name": unit.name, col: total, "class": "uncovered", "touches": 0,
+                         "split": 0, "best_code": None, "best_name": None, "share_in_best": 0.0,
+                         "best_share_inside": 0.0, "outside_share": 1.0, "wrong_side": 0.0})
+            continue
+        best = pairs.loc[pairs[p].idxmax()]
+        if pairs["coterminous"].any():
+            cls = "coterminous"
+            best = pairs[pairs["coterminous"]].loc[lambda d: d[p].idxmax()]
+        elif best[p] >= threshold:
+            cls = "nested"
+        elif (pairs["whole_b"] | pairs["fringe"]).all() and pairs["whole_b"].any():
+            cls = "contains"
+        else:
+            cls = "split"
+        rows.append({
+            "code": unit.code, "name": unit.name, col: total, "class": cls,
+            "touches": int(len(pairs)), "split": int(pairs["b_split"].sum()),
+            "best_code": best["b_code"], "best_name": best["b_name"],
+            "share_in_best": float(best[p]), "best_share_inside": float(best[q]),
+            "outside_share": float(max(0.0, 1 - pairs[p].sum())) if total else 0.0,
+            "wrong_side": float(pairs["wrong"].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def coterminosity_score(classes: pd.DataFrame, by: str = "population") -> float:
+    """Share of the layer's weight in units that are coterminous, nested or a union of whole units."""
+    col = WEIGHT_COLUMN.get(by, by)
+    total = classes[col].sum()
+    return float(classes.loc[classes["class"].isin(CLEAN), col].sum() / total) if total else float("nan")
+
+
+@dataclass
+class LayerScore:
+    """The layer-wide line of a report."""
+
+    by: str
+    threshold: float
+    units: int
+    clean_units: int  # coterminous, nested or containing only whole units
+    whole_unions: int  # coterminous or containing only whole units (A is a union of whole Bs)
+    total: float
+    in_whole_unions: float
+    score: float
+    split_b: int
+    in_split_b: float
+
+    def describe(self, a_label: str, b_label: str) -> str:
+        amount = "people" if self.by == "population" else ("m²" if self.by == "area" else "small areas")
+        share = self.in_whole_unions / self.total if self.total else float("nan")
+        if self.by == "area":
+            whole, split = f"{share:.1%} of the area", f"{self.in_split_b / 1e6:,.0f} km² in"
+        else:
+            whole, split = f"{share:.1%} of the {amount}", f"{self.in_split_b:,.0f} {amount} live in"
+        return (f"{a_label} vs {b_label} (by {self.by}, threshold {self.threshold:g}): "
+                f"{self.whole_unions} of {self.units} are unions of whole {b_label} units ({whole}); "
+                f"score {self.score:.1%}; {split} {self.split_b} {b_label} units split between {a_label} units")
+
+
+def layer_score(table: PairTable, classes: pd.DataFrame, by: str, threshold: float = DEFAULT_THRESHOLD) -> LayerScore:
+    """Summarise a classification: whole unions, score, and B units split across A."""
+    col = WEIGHT_COLUMN[by]
+    whole = classes["class"].isin(["coterminous", "contains"])
+    split = split_units(table, by, threshold)
+    return LayerScore(
+        by=by, threshold=threshold, units=len(classes), clean_units=int(classes["class"].isin(CLEAN).sum()),
+        whole_unions=int(whole.sum()), total=float(classes[col].sum()),
+        in_whole_unions=float(classes.loc[whole, col].sum()), score=coterminosity_score(classes, by),
+        split_b=len(split), in_split_b=float(split[col].sum()),
+    )
+
+
+def code_changes(classes: pd.DataFrame, a_codes: pd.Series, b_codes: pd.Series) -> pd.DataFrame:
+    """Coterminous pairs whose codes differ although the two layers share a code system:
+    the same area under a new code (e.g. the 2013 recoding of six districts), not a split."""
+    shared = len(set(a_codes) & set(b_codes)) / max(1, len(set(a_codes)))
+    if shared < 0.5:
+        return classes.iloc[0:0][["code", "name", "best_code", "best_name"]]
+    changed = classes[(classes["class"] == "coterminous") & (classes["code"] != classes["best_code"])]
+    return changed[["code", "name", "best_code", "best_name"]].reset_index(drop=True)

@@ -1,0 +1,298 @@
+"""The ``coterm`` command line: parse arguments, call geo/ and boundaries/, format the result.
+
+Every command that prints a table takes ``--format table|csv|json|markdown`` and ``-o FILE``.
+Bad input exits 2 with one line on stderr; nothing half-written is ever left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import CotermError
+from .report import FORMATS, emit, render
+
+EXIT_BAD_INPUT = 2
+
+
+# ---------------------------------------------------------------- shared options
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """``--format`` and ``-o``: every table command takes them."""
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """Where the published files are, and how to read file layers."""
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the ONS files (default: $COTERM_DATA, then the cache)")
+    p.add_argument("--code-col", help="code column of file layers (default: detect ONS names such as lad17cd)")
+    p.add_argument("--name-col", help="name column of file layers (default: the one matching the code column)")
+    p.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer to read inside a multi-layer file")
+    p.add_argument("--crs", help="CRS of file layers that carry none (e.g. EPSG:27700)")
+
+
+def add_population_options(p: argparse.ArgumentParser) -> None:
+    """``--population [FILE]``: the catalogue mid-2019 LSOA population, or a file of points or counts."""
+    p.add_argument("--population", nargs="?", const="pop19", metavar="FILE",
+                   help="weight by population: no value = the catalogue mid-2019 LSOA populations; "
+                        "or a file of points (with a count column) or a table of LSOA code → count")
+    p.add_argument("--pop-col", default="population", help="count column of a population file (default: population)")
+    p.add_argument("--pop-code-col", help="small-area code column of a population table (default: LSOA11CD/code)")
+
+
+def add_threshold_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=("population", "area", "small_areas"),
+                   help="weight for shares and classes (default: population when given, else area)")
+    p.add_argument("--threshold", type=_share, default=0.98,
+                   help="share that counts as whole (default 0.98): coterminous/nested/contains use it")
+    p.add_argument("--sliver-share", type=_share, default=None,
+                   help="geometry overlays: pieces under this share of the smaller unit's area (and no people) are slivers "
+                        "(default 0.001)")
+    p.add_argument("--sliver-area", type=float, default=None, help="geometry overlays: ... or under this many m² (default 1)")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def load(args: argparse.Namespace, spec: str):
+    """A Layer for a catalogue name or a file, using the command's data and column options."""
+    from .geo.named import load_layer
+
+    return load_layer(spec, data_dir=args.data_dir, code_col=args.code_col, name_col=args.name_col,
+                      layer=getattr(args, "file_layer", None), crs=args.crs)
+
+
+def load_pop(args: argparse.Namespace):
+    """The population the command asked for, or None."""
+    if not getattr(args, "population", None):
+        return None
+    from .geo.named import load_population
+
+    return load_population(args.population, data_dir=args.data_dir, code_col=args.pop_code_col,
+                           pop_col=args.pop_col, crs=args.crs)
+
+
+def sliver_kwargs(args: argparse.Namespace) -> dict:
+    out = {}
+    if getattr(args, "sliver_share", None) is not None:
+        out["sliver_share"] = args.sliver_share
+    if getattr(args, "sliver_area", None) is not None:
+        out["sliver_area"] = args.sliver_area
+    return out
+
+
+def weight_line(table, by: str, population) -> str:
+    """The header line saying what the numbers are weighted by."""
+    if population is None:
+        return (f"weights: area (m², EPSG:27700) and count of small areas; no population given "
+                f"(add --population) — classes by {by}")
+    return f"weights: population ({population.label}, total {population.total:,.0f}), area and small areas — classes by {by}"
+
+
+# ---------------------------------------------------------------- overlay
+
+
+def cmd_overlay(args: argparse.Namespace) -> int:
+    from .boundaries.metrics import classify, code_changes, layer_score, pick_weight, split_units
+    from .boundaries.overlay import overlay
+
+    a, b = load(args, args.a), load(args, args.b)
+    population = load_pop(args)
+    table = overlay(a, b, population, **sliver_kwargs(args))
+    by = pick_weight(table, args.by)
+    classes = classify(table, by, args.threshold)
+    changes = code_changes(classes, a.codes, b.codes)
+    score = layer_score(table, classes, by, args.threshold)
+    header = [
+        f"overlay: {a.label} ({len(a)} units) on {b.label} ({len(b)} units)",
+        f"{table.notes[0]}",
+        weight_line(table, by, population),
+        f"threshold: {args.threshold:g} (coterminous: ≥ threshold both ways; nested: A ≥ threshold in one B; "
+        f"contains: every B touched ≥ threshold inside A)",
+    ] + table.notes[1:] + a.notes + b.notes + (population.notes if population is not None else [])
+    footer = [score.describe(a.label, b.label)]
+    if not changes.empty:
+        footer.append(f"same area, different code ({len(changes)}): " + "; ".join(
+            f"{r.name} {r.code} = {r.best_code}" for r in changes.itertuples()))
+    worst = classes.sort_values("share_in_best").head(args.worst)
+    footer.append("worst fits: " + "; ".join(f"{r.name} ({r.code}) {r.share_in_best:.1%} in {r.best_name}"
+                                             for r in worst.itertuples()))
+    split_b = split_units(table, by, args.threshold)
+    if len(split_b):
+        footer.append(f"{b.label} units split between {a.label} units ({len(split_b)}): " +
+                      "; ".join(f"{r.name} {r.largest_share:.1%}" for r in split_b.head(20).itertuples()))
+    if args.pairs:
+        frame = table.pairs
+    else:
+        frame = classes.copy()
+        frame["note"] = ""
+        frame.loc[frame["code"].isin(changes["code"]), "note"] = "same area, different code"
+        if not args.all_columns and args.format == "table":
+            frame = frame[["code", "name", frame.columns[2], "class", "touches", "split", "best_name",
+                           "share_in_best", "best_share_inside", "wrong_side", "note"]]
+    meta = {"a": a.label, "b": b.label, "method": table.method, "by": by, "threshold": args.threshold,
+            "slivers": table.slivers, "score": score.score, "whole_unions": score.whole_unions,
+            "units": score.units, "split_b": score.split_b, "in_split_b": score.in_split_b,
+            "code_changes": changes.to_dict("records"), "notes": header[1:]}
+    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+    return 0
+
+
+# ---------------------------------------------------------------- summary
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .boundaries.summary import summarise
+
+    footprints = load(args, args.footprints)
+    population = load_pop(args)
+    against = list(dict.fromkeys(args.against or ["ccg17", "upper17"]))
+    if not args.no_lower_tier and "upper17" in against and "lad17" not in against:
+        against.insert(against.index("upper17") + 1, "lad17")
+    layers = [load(args, spec) for spec in against]
+    result = summarise(footprints, layers, population, by=args.by, threshold=args.threshold, **sliver_kwargs(args))
+    header = [f"summary: {footprints.label} ({len(footprints)} units) against {', '.join(l.label for l in layers)}",
+              weight_line(None, result.by, population),
+              f"threshold: {args.threshold:g}; wrong_side = for each unit touched, the smaller of its part inside "
+              "and outside the footprint, summed"] + result.notes
+    emit(render(result.table, args.format, header=header, footer=result.lines,
+                meta={"footprints": footprints.label, "against": [l.label for l in layers], "by": result.by,
+                      "threshold": args.threshold, "layer_lines": result.lines}), args.output)
+    return 0
+
+
+# ---------------------------------------------------------------- build
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .geo.build import build_layer, membership_from_table
+    from .geo.read import read_table
+    from .geo.write import write_layer
+
+    if bool(args.lookup) == bool(args.by_col):
+        raise CotermError("build: give either --lookup CSV (with --from-col/--to-col) or --by COLUMN")
+    fine = load(args, args.fine)
+    if args.lookup:
+        if not (args.from_col and args.to_col):
+            raise CotermError("build: --lookup needs --from-col (fine code) and --to-col (coarse code)")
+        table = read_table(args.lookup)
+        membership = membership_from_table(fine.codes, table, args.from_col, args.to_col, args.to_name_col,
+                                           where=str(args.lookup))
+    else:
+        if args.by_col not in fine.frame.columns:
+            cols = ", ".join(c for c in fine.frame.columns if c != "geometry")
+            raise CotermError(f"{fine.source}: no column {args.by_col!r} to dissolve by (columns: {cols})")
+        table = fine.frame[["code", args.by_col]].rename(columns={"code": "fine"})
+        membership = membership_from_table(fine.codes, table, "fine", args.by_col, None, where=fine.source)
+    label = Path(args.output).stem if args.output else "built"
+    built = build_layer(fine, membership, label, coverage=fine.members is not None)
+    population = load_pop(args)
+    if population is not None:
+        from .boundaries.overlay import overlay
+
+        own = overlay(built, built, population)
+        built.frame["population"] = built.frame["code"].map(own.a_units.set_index("code")["population"]).fillna(0)
+    for line in membership.problems():
+        print(f"build: {line}", file=sys.stderr)
+    write_layer(built.frame, args.output)
+    print(f"built {len(built)} units from {len(membership.members):,} of {len(fine):,} {fine.label} units "
+          f"→ {args.output}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coterm",
+        description="Review health-service boundaries in England: coterminosity of footprints, CCGs and councils.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("overlay", help="every pair of two layers, classes and a layer score",
+                       description="Overlay layer A on layer B: each A unit's class (coterminous / nested / "
+                                   "contains / split), best match, wrong-side amount; the layer score; B units split.")
+    p.add_argument("a", help="layer A: catalogue name (stp17, ccg17, upper17, lad17, lad11, lad13, …) or file")
+    p.add_argument("b", help="layer B: catalogue name or file")
+    add_population_options(p)
+    add_threshold_options(p)
+    p.add_argument("--pairs", action="store_true", help="print every intersecting pair instead of one row per A unit")
+    p.add_argument("--worst", type=int, default=5, help="how many worst fits to name (default 5)")
+    p.add_argument("--all-columns", action="store_true", help="show every column in the terminal table")
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_overlay)
+
+    p = sub.add_parser("summary", help="per footprint: population, CCGs, councils touched and split, class",
+                       description="Summarise footprints against local organisation layers.")
+    p.add_argument("footprints", help="footprint layer: catalogue name (stp17) or file")
+    p.add_argument("--against", action="append", metavar="LAYER",
+                   help="layer to compare with (repeatable; default: ccg17 and upper17). upper17 brings its "
+                        "districts (lad17) along")
+    p.add_argument("--no-lower-tier", action="store_true", help="do not add lad17 beside upper17")
+    add_population_options(p)
+    add_threshold_options(p)
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("build", help="dissolve a fine layer into coarse units by a lookup or a column",
+                       description="Build a coarse layer from a fine one: --lookup CSV --from-col X --to-col Y, or "
+                                   "--by COLUMN the fine layer carries. Reports fine units missing or listed twice.")
+    p.add_argument("fine", help="fine layer: catalogue name (lsoa11) or file")
+    p.add_argument("--lookup", metavar="CSV", help="membership table (CSV or Parquet)")
+    p.add_argument("--from-col", help="fine-unit code column in the lookup")
+    p.add_argument("--to-col", help="coarse-unit code column in the lookup")
+    p.add_argument("--to-name-col", help="coarse-unit name column in the lookup")
+    p.add_argument("--by", dest="by_col", metavar="COLUMN", help="dissolve by this column of the fine layer instead")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="output file (.gpkg, .geojson, .parquet or .shp), written atomically")
+    add_population_options(p)
+    add_data_options(p)
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``coterm``; return the exit code (0 ok, 2 bad input, 1 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quiet:
+        os.environ["COTERM_QUIET"] = "1"
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args) or 0
+    except CotermError as err:
+        print(f"coterm {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"coterm {args.command}: interrupted; no output written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # a bug, not bad input: one line, traceback on request
+        if os.environ.get("COTERM_DEBUG"):
+            raise
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"coterm {args.command}: internal error: {type(err).__name__}: {first} "
+              "(set COTERM_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Write a layer to a file atomically: a temporary file beside the target, then a rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+
+from ..errors import CotermError
+
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
+    """Write ``frame`` to ``path`` (format from the extension); never leaves a partial file."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in DRIVERS and suffix not in (".parquet", ".geoparquet"):
+        raise CotermError(f"{target}: unknown output format; use .gpkg, .geojson, .parquet or .shp")
+    if target.is_dir():
+        raise CotermError(f"{target}: is a folder; give a file name for the output")
+    folder = target.parent
+    if not folder.is_dir():
+        raise CotermError(f"{target}: folder {folder} does not exist; create it or choose another output path")
+    try:
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=folder))
+    except OSError as err:
+        raise CotermError(f"{target}: cannot write there ({err.strerror}); choose another output path") from None
+    try:
+        tmp = tmpdir / target.name
+        out = frame.to_crs("EPSG:4326") if suffix in (".geojson", ".json") else frame
+        if suffix in (".parquet", ".geoparquet"):
+            out.to_parquet(tmp)
+        else:
+            out.to_file(tmp, driver=DRIVERS[suffix], engine="pyogrio")
+        if suffix == ".shp":
+            for part in SHAPEFILE_PARTS:
+                piece = tmp.with_suffix(part)
+                if piece.exists():
+                    os.replace(piece, target.with_suffix(part))
+        else:
+            os.replace(tmp, target)
+    except OSError as err:
+        raise CotermError(f"{target}: cannot write ({err.strerror}); choose another output path") from None
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return target

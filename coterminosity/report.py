@@ -1,0 +1,150 @@
+"""Turn DataFrames into terminal tables, CSV, JSON or Markdown, and write files atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import CotermError
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    A failure leaves no half-written output: either the old file or the whole new one.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise CotermError(f"{target}: is a folder; give a file name for the output")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CotermError(f"{target}: folder {folder} does not exist; create it or choose another output path")
+    mode = "wb" if isinstance(data, bytes) else "w"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise CotermError(f"{target}: cannot write there ({err.strerror}); choose another output path") from None
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise CotermError(f"{target}: cannot write ({err.strerror}); choose another output path") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _plain(value):
+    """A JSON-safe Python value (numpy scalars, NaN → null)."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or value is pd.NA:
+        return None
+    return value
+
+
+def _cell(value, column: str) -> str:
+    """Human text for one table cell: thousands separators, shares as percentages."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        if "share" in column or column.endswith("_pct") or column == "score":
+            return f"{100 * float(value):.1f}%"
+        if column.endswith("_km2"):
+            return f"{float(value):,.2f}"
+        if abs(value) >= 1000:
+            return f"{float(value):,.0f}"
+        return f"{float(value):.3g}"
+    return str(value)
+
+
+def render_table(frame: pd.DataFrame, max_width: int = 40) -> str:
+    """A fixed-width text table for the terminal: numbers right-aligned, long text cut."""
+    columns = list(frame.columns)
+    rows = [[_cell(v, c) for c, v in zip(columns, row)] for row in frame.itertuples(index=False, name=None)]
+    rows = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in rows]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+
+    def line(cells: Iterable[str]) -> str:
+        return "  ".join(
+            (cell.rjust(w) if num else cell.ljust(w)) for cell, w, num in zip(cells, widths, numeric)
+        ).rstrip()
+
+    out = [line(columns), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def render_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table with the same human cells as the terminal table."""
+    columns = list(frame.columns)
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+    out = ["| " + " | ".join(esc(c) for c in columns) + " |",
+           "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    for row in frame.itertuples(index=False, name=None):
+        out.append("| " + " | ".join(esc(_cell(v, c)) for c, v in zip(columns, row)) + " |")
+    return "\n".join(out)
+
+
+def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
+           footer: list[str] | None = None, meta: dict | None = None) -> str:
+    """Render a report: header lines, the table, footer lines, in one of :data:`FORMATS`.
+
+    CSV carries only the table (stable for scripts); JSON carries ``meta`` and ``rows``;
+    the table and Markdown forms carry the header and footer as text.
+    """
+    header = header or []
+    footer = footer or []
+    if fmt == "csv":
+        return frame.to_csv(index=False, lineterminator="\n")
+    if fmt == "json":
+        rows = [{c: _plain(v) for c, v in zip(frame.columns, row)} for row in frame.itertuples(index=False, name=None)]
+        doc = {"meta": {k: _plain(v) for k, v in (meta or {}).items()}, "rows": rows}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        parts = [h for h in header] + ([""] if header else []) + [render_markdown(frame)]
+        if footer:
+            parts += [""] + footer
+        return "\n".join(parts) + "\n"
+    if fmt == "table":
+        parts = header + ([""] if header else []) + [render_table(frame)]
+        if footer:
+            parts += [""] + footer
+        return "\n".join(parts) + "\n"
+    raise CotermError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def emit(text: str, output: str | os.PathLike | None) -> None:
+    """Print to stdout, or write the whole text atomically to ``output``."""
+    if output:
+        atomic_write(output, text)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
