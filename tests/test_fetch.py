@@ -371,6 +371,19 @@ def test_interrupted_fetch_leaves_nothing(server, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_write_failure_is_one_line(server, tmp_path, monkeypatch):
+    server.serve("lookup_ccg17_stp17", Layer(STP_FIELDS, stp_rows(7)))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fetch, "_write_csv", disk_full)
+    with pytest.raises(CotermError, match="No space left on device") as caught:
+        fetch.fetch_dataset("lookup_ccg17_stp17", tmp_path, base_url=server.base, **FAST)
+    one_line(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- plain files, manual datasets, no network -------------------------------------------------
 
 
@@ -494,3 +507,72 @@ def test_corrupt_manifest_is_reported(tmp_path):
     (tmp_path / "manifest.json").write_text("{oops")
     with pytest.raises(CotermError, match="delete it"):
         fetch.read_manifest(tmp_path)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_fetch_no_network_one_line_exit_2(tmp_path, closed_port, monkeypatch, capsys):
+    from coterminosity.cli import main
+
+    monkeypatch.setenv("COTERM_FETCH_BASE", f"http://127.0.0.1:{closed_port}")
+    code = main(["data", "fetch", "lsoa11", "--data-dir", str(tmp_path), "--retries", "1"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("coterm data: error: could not reach 127.0.0.1:") and "after 2 tries" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_fetch_then_list(server, tmp_path, monkeypatch, capsys):
+    from coterminosity.cli import main
+
+    server.serve("lookup_ccg17_stp17", Layer(STP_FIELDS, stp_rows(7)))
+    monkeypatch.setenv("COTERM_FETCH_BASE", server.base)
+    assert main(["data", "fetch", "lookup_ccg17_stp17", "--data-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "fetched lookup_ccg17_stp17: 7 rows" in err
+
+    assert main(["data", "list", "--data-dir", str(tmp_path), "--format", "json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert set(rows) == set(DATASETS)
+    assert rows["lookup_ccg17_stp17"]["status"].startswith("fetched ")
+    assert rows["lsoa11"]["status"] == "missing"
+    assert rows[POPULATION]["how"] == "manual" and rows["lsoa11"]["how"] == "arcgis"
+    assert all(r["licence"].startswith("Open Government Licence") for r in rows.values())
+    assert rows["lsoa11"]["source"] == DATASETS["lsoa11"].url
+
+
+def test_cli_list_table_gives_full_sources_and_writes_file(tmp_path, monkeypatch, capsys):
+    from coterminosity.cli import main
+
+    monkeypatch.delenv("COTERM_DATA", raising=False)
+    assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"data folder: {tmp_path}" in out
+    for ds in DATASETS.values():
+        assert f"{ds.name}: {ds.url}" in out
+    target = tmp_path / "catalogue.csv"
+    assert main(["data", "list", "--data-dir", str(tmp_path), "--format", "csv", "-o", str(target)]) == 0
+    assert target.read_text().splitlines()[0] == "name,title,kind,vintage,licence,how,status,source"
+
+
+def test_cli_fetch_manual_and_unknown_exit_2(tmp_path, capsys):
+    from coterminosity.cli import main
+
+    assert main(["data", "fetch", POPULATION, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "downloaded by hand" in err
+    assert main(["data", "fetch", "nope", "--data-dir", str(tmp_path)]) == 2
+    assert "unknown dataset 'nope'" in capsys.readouterr().err
+
+
+def test_cli_fetch_all_notes_the_manual_dataset(server, tmp_path, monkeypatch, capsys):
+    from coterminosity.cli import main
+
+    serve_everything(server)
+    monkeypatch.setenv("COTERM_FETCH_BASE", server.base)
+    assert main(["-q", "data", "fetch", "all", "--data-dir", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert sum(line.startswith("fetched ") for line in err.splitlines()) == len(DATASETS) - 1
+    assert f"not fetched {POPULATION}: must be downloaded by hand" in err

@@ -161,6 +161,9 @@ def fetch_dataset(name: str, data_dir: str | os.PathLike | None = None, *, base_
         except OSError as err:
             raise CotermError(f"{target}: cannot write ({err.strerror}); choose a writable --data-dir") from None
         _record(folder, name, entry)
+    except OSError as err:  # disk full, permissions: network errors were already turned into CotermError
+        raise CotermError(f"{folder}: cannot write {ds.filename} ({err.strerror or err}); free some space or "
+                          f"choose another --data-dir") from None
     finally:
         bar.close()
         shutil.rmtree(work, ignore_errors=True)
