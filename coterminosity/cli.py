@@ -157,7 +157,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     footprints = load(args, args.footprints)
     population = load_pop(args)
-    against = list(dict.fromkeys(args.against or ["ccg17", "upper17"]))
+    against = list(dict.fromkeys(args.against or ["upper17", "ccg17"]))
     if not args.no_lower_tier and "upper17" in against and "lad17" not in against:
         against.insert(against.index("upper17") + 1, "lad17")
     layers = [load(args, spec) for spec in against]
@@ -166,10 +166,29 @@ def cmd_summary(args: argparse.Namespace) -> int:
               weight_line(None, result.by, population),
               f"threshold: {args.threshold:g}; wrong_side = for each unit touched, the smaller of its part inside "
               "and outside the footprint, summed"] + result.notes
-    emit(render(result.table, args.format, header=header, footer=result.lines,
+    frame = result.table
+    if args.format in ("table", "markdown") and not args.all_columns:
+        frame = compact_summary(frame, [l.label for l in layers])
+    emit(render(frame, args.format, header=header, footer=result.lines,
                 meta={"footprints": footprints.label, "against": [l.label for l in layers], "by": result.by,
                       "threshold": args.threshold, "layer_lines": result.lines}), args.output)
     return 0
+
+
+def compact_summary(table, labels: list[str]):
+    """The terminal view of a summary: units touched and split per layer; wrong side and class
+    against the first layer (CSV and JSON carry every column)."""
+    primary = labels[0]
+    cols = ["code", "name", table.columns[2]]
+    names = ["code", "name", table.columns[2]]
+    for label in labels:
+        cols += [label, f"{label}_split"]
+        names += [label, "split"]
+    cols += [f"{primary}_wrong_side", f"{primary}_class"]
+    names += [f"wrong_side ({primary})", f"class ({primary})"]
+    out = table[cols].copy()
+    out.columns = names
+    return out
 
 
 # ---------------------------------------------------------------- build
@@ -211,6 +230,55 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- data
+
+
+def cmd_data_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .geo.catalogue import DATASETS, resolve_data_dir
+    from .geo.fetch import dataset_status, how_fetched, read_manifest
+
+    folder = resolve_data_dir(args.data_dir)
+    manifest = read_manifest(folder)
+    frame = pd.DataFrame([
+        {"name": d.name, "title": d.title, "kind": d.kind, "vintage": d.vintage, "licence": d.licence,
+         "how": how_fetched(d.name), "status": dataset_status(d.name, folder, manifest), "source": d.url}
+        for d in DATASETS.values()])
+    header = [f"data folder: {folder}"]
+    footer = ["how: arcgis/download = `coterm data fetch NAME`; manual = download by hand (see `coterm data fetch NAME`)"]
+    if args.format == "table":  # long cells are cut in the terminal table: give the sources in full below it
+        footer = [f"{r.name}: {r.source}" for r in frame.itertuples()] + footer
+        frame = frame.drop(columns=["title", "source"])
+    emit(render(frame, args.format, header=header, footer=footer, meta={"data_dir": str(folder)}), args.output)
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .geo.catalogue import DATASETS
+    from .geo.fetch import MANUAL, dataset_status, fetch_all, fetch_dataset, fetch_folder, read_manifest
+
+    options = {"progress": not args.quiet, "retries": args.retries, "timeout": args.timeout}
+    if "all" in args.names:
+        done = fetch_all(args.data_dir, **options)
+    else:
+        unknown = [n for n in args.names if n not in DATASETS]
+        if unknown:
+            raise CotermError(f"unknown dataset {unknown[0]!r}; `coterm data list` shows the catalogue")
+        done = {name: fetch_dataset(name, args.data_dir, **options) for name in dict.fromkeys(args.names)}
+    manifest = read_manifest(fetch_folder(args.data_dir)) if done else {}
+    for name, path in done.items():
+        entry = manifest.get(name, {})
+        print(f"fetched {name}: {entry.get('rows', 0):,} rows, {entry.get('bytes', 0):,} bytes → {path}", file=sys.stderr)
+    if "all" in args.names:
+        folder = fetch_folder(args.data_dir)
+        for name in MANUAL:
+            if dataset_status(name, folder, manifest) == "missing":
+                print(f"not fetched {name}: must be downloaded by hand; `coterm data fetch {name}` says how",
+                      file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -240,9 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Summarise footprints against local organisation layers.")
     p.add_argument("footprints", help="footprint layer: catalogue name (stp17) or file")
     p.add_argument("--against", action="append", metavar="LAYER",
-                   help="layer to compare with (repeatable; default: ccg17 and upper17). upper17 brings its "
-                        "districts (lad17) along")
+                   help="layer to compare with (repeatable; default: upper17 and ccg17); the first one gives the "
+                        "class and wrong-side columns. upper17 brings its districts (lad17) along")
     p.add_argument("--no-lower-tier", action="store_true", help="do not add lad17 beside upper17")
+    p.add_argument("--all-columns", action="store_true",
+                   help="terminal table with every column (wrong side and class against every layer)")
     add_population_options(p)
     add_threshold_options(p)
     add_data_options(p)
@@ -263,6 +333,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_population_options(p)
     add_data_options(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("data", help="the published datasets: list them, fetch them into the cache",
+                       description="List the catalogue of ONS datasets, or download them (cached, with a manifest).")
+    data = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    q = data.add_parser("list", help="every dataset: vintage, licence, source, and whether it is here")
+    q.add_argument("--data-dir", metavar="DIR", help="data folder to check (default: $COTERM_DATA, then the cache)")
+    add_output_options(q)
+    q.set_defaults(func=cmd_data_list)
+    q = data.add_parser("fetch", help="download datasets from the publisher into the data folder",
+                        description="Download catalogue datasets (or `all`) into the data folder, atomically, "
+                                    "recording source and SHA-256 in manifest.json.")
+    q.add_argument("names", nargs="+", metavar="NAME", help="dataset name(s) from `coterm data list`, or all")
+    q.add_argument("--data-dir", metavar="DIR", help="folder to write to (default: $COTERM_DATA, then the cache)")
+    q.add_argument("--retries", type=int, default=3, help="times to retry a failed request (default 3)")
+    q.add_argument("--timeout", type=float, default=30, help="seconds to wait for each response (default 30)")
+    q.set_defaults(func=cmd_data_fetch)
     return parser
 
 
