@@ -119,7 +119,7 @@ def cmd_overlay(args: argparse.Namespace) -> int:
         f"{table.notes[0]}",
         weight_line(table, by, population),
         f"threshold: {args.threshold:g} (coterminous: ≥ threshold both ways; nested: A ≥ threshold in one B; "
-        f"contains: every B touched ≥ threshold inside A)",
+        f"contains: every B touched ≥ threshold inside A; partial: the shortfall lies outside layer B)",
     ] + table.notes[1:] + a.notes + b.notes + (population.notes if population is not None else [])
     footer = [score.describe(a.label, b.label)]
     if not changes.empty:
@@ -138,9 +138,12 @@ def cmd_overlay(args: argparse.Namespace) -> int:
         frame = classes.copy()
         frame["note"] = ""
         frame.loc[frame["code"].isin(changes["code"]), "note"] = "same area, different code"
-        if not args.all_columns and args.format == "table":
+        if not args.all_columns and args.format in ("table", "markdown"):
             frame = frame[["code", "name", frame.columns[2], "class", "touches", "split", "best_name",
                            "share_in_best", "best_share_inside", "wrong_side", "note"]]
+            if by == "area":  # km² reads better than m² on screen
+                frame = frame.assign(area_m2=frame["area_m2"] / 1e6, wrong_side=frame["wrong_side"] / 1e6)
+                frame = frame.rename(columns={"area_m2": "area_km2", "wrong_side": "wrong_side_km2"})
     meta = {"a": a.label, "b": b.label, "method": table.method, "by": by, "threshold": args.threshold,
             "slivers": table.slivers, "score": score.score, "whole_unions": score.whole_unions,
             "units": score.units, "split_b": score.split_b, "in_split_b": score.in_split_b,

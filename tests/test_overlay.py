@@ -104,17 +104,28 @@ def test_sliver_under_threshold_is_set_aside():
 
 
 def test_split_unit_and_wrong_side():
-    # The square cut at x = 60 by a layer whose east unit runs on to x = 200.
+    # Two squares side by side, cut at x = 60 by a layer whose east unit runs on to x = 200.
+    a = layer("A", [("sq", box(0, 0, 100, 100)), ("sq2", box(100, 0, 200, 100))])
     b = layer("B", [("w", box(0, 0, 60, 100)), ("e", box(60, 0, 200, 100))])
-    t = geometry_overlay(SQUARE, b)
-    c = classify(t, "area").iloc[0]
+    t = geometry_overlay(a, b)
+    c = classify(t, "area").set_index("code").loc["sq"]
     assert c["class"] == "split"
-    assert c["touches"] == 2
-    # w: 6,000 m² all inside A → wrong side 0; e: 4,000 inside, 10,000 outside → min = 4,000.
+    assert c["touches"] == 2 and c["split"] == 1
+    # w: 6,000 m² all inside sq → wrong side 0; e: 4,000 inside, 10,000 outside → min = 4,000.
     assert c["wrong_side"] == pytest.approx(4000.0)
-    # e is split between A and nothing else in layer A: its largest share is 4,000 / 14,000.
+    # e is divided between sq (4,000 m²) and sq2 (10,000 m²): largest share 10/14, in sq2.
     s = split_units(t, "area")
-    assert s.code.tolist() == ["e"] and s.largest_share.iloc[0] == pytest.approx(4 / 14)
+    assert s.code.tolist() == ["e"] and s.largest_share.iloc[0] == pytest.approx(10 / 14)
+    assert s.largest_in.iloc[0] == "sq2"
+
+
+def test_unit_partly_outside_the_other_layer_is_partial_not_split():
+    # Like a coastline drawn differently: B covers only 95% of A (and reaches 10 m beyond it
+    # on the west, so neither lies ≥ 98% in the other); nothing else touches A.
+    b = layer("B", [("land", box(-10, 0, 100, 95))])
+    t = geometry_overlay(SQUARE, b)
+    assert classify(t, "area").iloc[0]["class"] == "partial"
+    assert split_units(t, "area").empty
 
 
 def test_threshold_is_an_option():

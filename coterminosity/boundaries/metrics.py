@@ -6,6 +6,8 @@ threshold t (default 0.98), and for each pair p = share of A in B, q = share of 
 * ``coterminous`` – some B has p ≥ t and q ≥ t (the same place);
 * ``nested``      – some B has p ≥ t (A lies inside one B);
 * ``contains``    – every B that A touches lies ≥ t inside A (A is a union of whole Bs);
+* ``partial``     – none of the above, but A's shortfall lies outside layer B altogether
+  (coastline generalisation, gaps), not in other B units;
 * ``split``       – otherwise.
 
 Pairs where both p and q are ≤ 1 − t are fringes below the threshold and do not change a
@@ -21,7 +23,7 @@ import pandas as pd
 
 from .overlay import WEIGHT_COLUMN, PairTable
 
-CLASSES = ("coterminous", "nested", "contains", "split")
+CLASSES = ("coterminous", "nested", "contains", "partial", "split")
 CLEAN = ("coterminous", "nested", "contains")
 DEFAULT_THRESHOLD = 0.98
 
@@ -36,7 +38,8 @@ def pick_weight(table: PairTable, by: str | None) -> str:
 
 
 def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """B units divided between A units: no A holds ≥ t of them. One row per B, most divided first."""
+    """B units divided between A units: no A holds ≥ t of them and more than 1 − t lies in A units
+    other than the largest (a B merely lying partly outside layer A is not split). Most divided first."""
     col = WEIGHT_COLUMN[by]
     real = table.real()
     real = real[real[col] > 0]
@@ -51,8 +54,9 @@ def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD)
         "largest_share": best[share].to_numpy(),
         "largest_in": best["a_code"].to_numpy(),
     })
+    in_others = real.groupby("b_code")[share].sum().reindex(best.index).to_numpy() - out["largest_share"].to_numpy()
     out["outside_largest"] = out[col] * (1 - out["largest_share"])
-    out = out[out["largest_share"] < threshold]
+    out = out[(out["largest_share"] < threshold) & (in_others > 1 - threshold)]
     return out.sort_values(["largest_share", "code"]).reset_index(drop=True)
 
 
@@ -93,6 +97,8 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
             cls = "nested"
         elif (pairs["whole_b"] | pairs["fringe"]).all() and pairs["whole_b"].any():
             cls = "contains"
+        elif pairs[p].sum() - best[p] <= 1 - threshold:
+            cls = "partial"
         else:
             cls = "split"
         rows.append({
