@@ -80,12 +80,18 @@ def _cell(value, column: str) -> str:
     return str(value)
 
 
+def _numeric_columns(frame: pd.DataFrame) -> list[bool]:
+    """Which columns hold numbers (right-aligned); by position, so repeated headers work."""
+    return [pd.api.types.is_numeric_dtype(frame.iloc[:, i]) and not pd.api.types.is_bool_dtype(frame.iloc[:, i])
+            for i in range(frame.shape[1])]
+
+
 def render_table(frame: pd.DataFrame, max_width: int = 40) -> str:
     """A fixed-width text table for the terminal: numbers right-aligned, long text cut."""
     columns = list(frame.columns)
     rows = [[_cell(v, c) for c, v in zip(columns, row)] for row in frame.itertuples(index=False, name=None)]
     rows = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in rows]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+    numeric = _numeric_columns(frame)
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
 
     def line(cells: Iterable[str]) -> str:
@@ -105,7 +111,7 @@ def render_markdown(frame: pd.DataFrame) -> str:
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+    numeric = _numeric_columns(frame)
     out = ["| " + " | ".join(esc(c) for c in columns) + " |",
            "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
     for row in frame.itertuples(index=False, name=None):
@@ -129,9 +135,9 @@ def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
         doc = {"meta": {k: _plain(v) for k, v in (meta or {}).items()}, "rows": rows}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        parts = [h for h in header] + ([""] if header else []) + [render_markdown(frame)]
+        parts = [f"- {h}" for h in header] + ([""] if header else []) + [render_markdown(frame)]
         if footer:
-            parts += [""] + footer
+            parts += [""] + [f"- {f}" for f in footer]
         return "\n".join(parts) + "\n"
     if fmt == "table":
         parts = header + ([""] if header else []) + [render_table(frame)]
