@@ -93,6 +93,26 @@ def test_summary_layer_line(lsoas):
     assert (lsoas.groupby("UPPER")["STP17CD"].nunique() > 1).sum() == 14
 
 
+@pytest.mark.parametrize("col, whole, share, score, split, people", [
+    ("UPPER", 22, 0.477, 0.511, 11, 10_003_489),
+    ("LAD17CD", 24, 0.516, 0.516, 17, 3_357_451),
+    ("CCG17CD", 44, 1.0, 1.0, 0, 0),
+])
+def test_every_layer_line_in_readme(lsoas, col, whole, share, score, split, people):
+    """The three layer lines the README quotes, each recomputed by group-by."""
+    want = expected_against(lsoas, col)
+    stp_pop = lsoas.groupby("STP17CD")["population"].sum()
+    unions = want.index[want["class"].isin(["coterminous", "contains"])]
+    clean = want.index[want["class"].isin(["coterminous", "nested", "contains"])]
+    assert len(unions) == whole
+    assert stp_pop[unions].sum() / stp_pop.sum() == pytest.approx(share, abs=5e-4)
+    assert stp_pop[clean].sum() / stp_pop.sum() == pytest.approx(score, abs=5e-4)
+    unit_total = lsoas.groupby(col)["population"].sum()
+    best = lsoas.groupby([col, "STP17CD"])["population"].sum().groupby(col).max() / unit_total
+    assert (best < THRESHOLD).sum() == split
+    assert unit_total[best < THRESHOLD].sum() == people
+
+
 def test_summary_layer_line_printed(data_dir, capsys):
     assert main(["-q", "summary", "stp17", "--against", "upper17", "--population", "--no-lower-tier",
                  "--data-dir", str(data_dir)]) == 0
