@@ -217,6 +217,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise CotermError(f"{fine.source}: no column {args.by_col!r} to dissolve by (columns: {cols})")
         table = fine.frame[["code", args.by_col]].rename(columns={"code": "fine"})
         membership = membership_from_table(fine.codes, table, "fine", args.by_col, None, where=fine.source)
+    for line in membership.problems():
+        print(f"build: {line}", file=sys.stderr)
+    if membership.members.empty:
+        raise CotermError(f"build: no {fine.label} unit has exactly one parent in the table; nothing to build")
     label = Path(args.output).stem if args.output else "built"
     built = build_layer(fine, membership, label, coverage=fine.members is not None)
     population = load_pop(args)
@@ -225,12 +229,194 @@ def cmd_build(args: argparse.Namespace) -> int:
 
         own = overlay(built, built, population)
         built.frame["population"] = built.frame["code"].map(own.a_units.set_index("code")["population"]).fillna(0)
-    for line in membership.problems():
-        print(f"build: {line}", file=sys.stderr)
     write_layer(built.frame, args.output)
     print(f"built {len(built)} units from {len(membership.members):,} of {len(fine):,} {fine.label} units "
           f"→ {args.output}", file=sys.stderr)
     return 0
+
+
+# ---------------------------------------------------------------- places, spanners, scenario (issue 4)
+
+PLACE_LAYERS = {"utla": "upper17", "lad": "lad17", "ccg": "ccg17"}
+
+
+def add_weight_options(p: argparse.ArgumentParser) -> None:
+    """Population on by default (the catalogue mid-2019 LSOA counts), ``--weight``, ``--threshold``, slivers."""
+    add_population_options(p)
+    p.add_argument("--no-population", action="store_true", help="weight by area only (no population)")
+    p.add_argument("--weight", choices=("population", "area", "small_areas"),
+                   help="weight for shares (default: population, else area)")
+    p.add_argument("--threshold", type=_share, default=0.98, help="share that counts as whole (default 0.98)")
+    p.add_argument("--sliver-share", type=_share, default=None,
+                   help="geometry overlays: pieces under this share of the smaller unit's area (and no people) are "
+                        "slivers (default 0.001)")
+    p.add_argument("--sliver-area", type=float, default=None, help="geometry overlays: ... or under this many m² (default 1)")
+
+
+def load_pop_default(args: argparse.Namespace):
+    """Population for places/spanners/scenario: the catalogue's unless a file is given or --no-population."""
+    if args.no_population:
+        return None
+    if not args.population:
+        args.population = "pop19"
+    return load_pop(args)
+
+
+def cmd_places(args: argparse.Namespace) -> int:
+    from .boundaries.places import check_proposed, places, select_footprints
+    from .geo.catalogue import LAYERS
+
+    spec, wanted = args.footprints, list(args.footprint or [])
+    if spec not in LAYERS and not Path(spec).exists():  # `coterm places Nottinghamshire`: one stp17 footprint
+        spec, wanted = "stp17", [args.footprints] + wanted
+    footprints = select_footprints(load(args, spec), wanted)
+    population = load_pop_default(args)
+    if args.proposed:
+        proposed = load(args, args.proposed)
+        table = check_proposed(footprints, proposed, population, **sliver_kwargs(args))
+        header = [f"proposed places: {proposed.label} ({len(proposed)} places) against {footprints.label}",
+                  "each place belongs to the footprint holding most of its area; gap = footprint in no place; "
+                  "overlap = in two or more places; spill = the places' area outside their footprint",
+                  "tiles = gap, overlap and spill each under the sliver tolerance and holding nobody"]
+        footer = [f"{int(table['tiles'].sum())} of {len(table)} footprints tiled exactly by the proposed places"]
+        emit(render(table, args.format, header=header + proposed.notes, footer=footer,
+                    meta={"footprints": footprints.label, "proposed": proposed.label}), args.output)
+        return 0
+    units = load(args, args.with_layer or PLACE_LAYERS[args.by])
+    result = places(footprints, units, population, by=args.weight, threshold=args.threshold,
+                    min_share=args.min_share, low=args.neighbourhood[0], high=args.neighbourhood[1],
+                    **sliver_kwargs(args))
+    table = result.table
+    if not args.show_slivers:
+        table = table[table["kind"] != "sliver"].reset_index(drop=True)
+    per = result.footprints
+    header = [f"places: {footprints.label} ({len(footprints)} footprint{'s' if len(footprints) != 1 else ''}) ∩ {units.label}",
+              weight_line(None, result.by, population)] + result.notes
+    kinds = result.table["kind"].value_counts()
+    footer = [f"{int(kinds.get('place', 0))} places, {int(kinds.get('fragment', 0))} fragments, "
+              f"{int(kinds.get('sliver', 0))} slivers in {len(per)} footprint{'s' if len(per) != 1 else ''}"]
+    frags = result.table[result.table["kind"] == "fragment"]
+    if len(frags):
+        footer.append("fragments: " + "; ".join(f"{r.name} in {r.footprint_name} ({r.footprint_share:.1%} of it)"
+                                                for r in frags.itertuples()))
+    if "nbhd_min" in per:
+        footer.append(f"neighbourhoods ({args.neighbourhood[0]:,}–{args.neighbourhood[1]:,} people): "
+                      f"{int(per['nbhd_min'].sum()):,}–{int(per['nbhd_max'].sum()):,} across the footprints shown")
+    frame = per if args.per_footprint else table
+    if args.format == "table" and not args.per_footprint:
+        frame = frame.drop(columns=["footprint"])
+    emit(render(frame, args.format, header=header, footer=footer,
+                meta={"footprints": footprints.label, "units": units.label, "by": result.by,
+                      "method": result.method, "min_share": args.min_share, "threshold": args.threshold,
+                      "per_footprint": per.to_dict("records") if not args.per_footprint else None}),
+         args.output)
+    return 0
+
+
+def _neighbourhood(text: str) -> tuple[int, int]:
+    low, sep, high = text.replace("–", "-").partition("-")
+    try:
+        low_n, high_n = int(low.replace(",", "")), int(high.replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW-HIGH (e.g. 30000-50000)") from None
+    if not sep or not 0 < low_n <= high_n:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 < LOW ≤ HIGH, e.g. 30000-50000")
+    return low_n, high_n
+
+
+def cmd_spanners(args: argparse.Namespace) -> int:
+    from .boundaries.spanners import find_spanners
+
+    layer, footprints = load(args, args.layer_spec), load(args, args.across)
+    population = load_pop_default(args)
+    wide, long, table, by = find_spanners(layer, footprints, population, by=args.weight, **sliver_kwargs(args))
+    header = [f"spanners: {layer.label} units in more than one {footprints.label} footprint",
+              table.notes[0], weight_line(None, by, population),
+              "sorted by the share in the largest piece, most divided first"] + table.notes[1:]
+    footer = [f"{len(wide)} of {len(table.b_units)} {layer.label} units lie in more than one {footprints.label} footprint"]
+    if args.long:
+        frame = long
+    elif args.format == "table":  # one row per piece, unit columns shown once: long cells would be cut
+        frame = long.copy()
+        repeat = frame["code"].duplicated()
+        count = frame.groupby("code")["footprint"].transform("size")
+        frame.insert(2, "footprints", count.astype(str))
+        for col in ("code", "name", "footprints"):
+            frame[col] = frame[col].astype(str).where(~repeat, "")
+    else:
+        frame = wide
+    emit(render(frame, args.format, header=header, footer=footer,
+                meta={"layer": layer.label, "across": footprints.label, "by": by, "spanners": len(wide),
+                      "units": len(table.b_units)}), args.output)
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from .boundaries.scenario import Move, Scenario, compare, load_scenario, run_moves, save_scenario
+
+    scenario = load_scenario(args.moves) if args.moves else Scenario([])
+    scenario.moves += [Move.parse(m) for m in args.move or []]
+    if args.footprints:
+        scenario.footprints = args.footprints
+    if args.units:
+        scenario.units = list(args.units)
+    if args.name:
+        scenario.name = args.name
+    if not scenario.moves:
+        raise CotermError("give at least one --move UNIT=FOOTPRINT, or --moves FILE")
+    before = load(args, scenario.footprints)
+    units = [load(args, spec) for spec in scenario.units]
+    after, moves, affected = run_moves(before, scenario, args.data_dir, units=units, geometry=bool(args.output_layer))
+    population = load_pop_default(args)
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17", "lad17", "ccg17"])]
+    result = compare(before, after, against, population, affected, moves, by=args.weight, threshold=args.threshold)
+    if args.save:
+        save_scenario(scenario, args.save, moves)
+        print(f"wrote {args.save}", file=sys.stderr)
+    if args.output_layer:
+        from .geo.write import write_layer
+
+        frame = after.frame[["code", "name", "geometry"]].copy()
+        if population is not None:
+            from .boundaries.overlay import overlay
+
+            own = overlay(after, after, population)
+            frame.insert(2, "population", frame["code"].map(own.a_units.set_index("code")["population"]).fillna(0))
+        frame["moved"] = frame["code"].isin(affected)
+        write_layer(frame, args.output_layer)
+        print(f"wrote {args.output_layer} ({len(frame)} footprints, {len(affected)} rebuilt)", file=sys.stderr)
+    header = [f"scenario{': ' + scenario.name if scenario.name else ''}: {len(moves)} move(s) on {before.label}"]
+    header += [m.describe() for m in moves]
+    header += [weight_line(None, result.by, population), f"threshold: {args.threshold:g}"]
+    footer = ["before: " + line for line in result.lines_before] + ["after:  " + line for line in result.lines_after]
+    frame = result.table
+    if args.format in ("table", "markdown"):
+        frame = format_comparison(frame)
+    emit(render(frame, args.format, header=header, footer=footer,
+                meta={"scenario": scenario.to_dict(), "affected": affected, "by": result.by,
+                      "threshold": args.threshold, "before": result.lines_before, "after": result.lines_after}),
+         args.output)
+    return 0
+
+
+def format_comparison(table):
+    """Before/after/change as text: shares as percentages, amounts with separators, signed changes."""
+    out = table.copy()
+
+    def text(value, metric, signed=False):
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            return value
+        if metric == "score":
+            return f"{100 * value:+.1f} pts" if signed else f"{100 * value:.1f}%"
+        if signed:
+            return "0" if value == 0 else f"{value:+,.0f}"
+        return f"{value:,.0f}"
+
+    for col in ("before", "after", "change"):
+        out[col] = [text(v, m, col == "change") for v, m in zip(table[col], table["metric"])]
+    return out
 
 
 # ---------------------------------------------------------------- data
@@ -336,6 +522,59 @@ def build_parser() -> argparse.ArgumentParser:
     add_population_options(p)
     add_data_options(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("places", help="each footprint split into places (footprint ∩ council or CCG), neighbourhoods",
+                       description="Split footprints into place units (footprint ∩ upper-tier council, district or "
+                                   "CCG) with population, area and shares; flag fragments and slivers; count "
+                                   "30,000–50,000-person neighbourhoods. With --proposed FILE: do the proposed "
+                                   "places tile each footprint exactly (gaps, overlaps, spill)?")
+    p.add_argument("footprints", help="footprint layer (stp17 or a file), or one stp17 footprint's code or name")
+    p.add_argument("--by", choices=sorted(PLACE_LAYERS), default="utla",
+                   help="place units: utla = upper17 councils (default), lad = lad17 districts, ccg = ccg17")
+    p.add_argument("--with", dest="with_layer", metavar="LAYER", help="any other unit layer (catalogue name or file)")
+    p.add_argument("--footprint", action="append", metavar="CODE|NAME", help="only this footprint (repeatable)")
+    p.add_argument("--min-share", type=_share, default=0.02,
+                   help="a piece of a divided unit under this share of its footprint is a fragment (default 0.02)")
+    p.add_argument("--neighbourhood", type=_neighbourhood, default=(30_000, 50_000), metavar="LOW-HIGH",
+                   help="neighbourhood size in people (default 30000-50000)")
+    p.add_argument("--show-slivers", action="store_true", help="list sliver pieces too (geometry overlays)")
+    p.add_argument("--per-footprint", action="store_true", help="one row per footprint instead of one per place")
+    p.add_argument("--proposed", metavar="FILE", help="proposed places (polygons with code/name): check gaps and overlaps")
+    add_weight_options(p)
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_places)
+
+    p = sub.add_parser("spanners", help="units of a layer that fall in more than one footprint, with shares",
+                       description="List every unit of LAYER (council, CCG, trust or catchment) lying in more than "
+                                   "one footprint, with its share in each, most divided first.")
+    p.add_argument("layer_spec", metavar="LAYER", help="unit layer: catalogue name (upper17, lad17, ccg17) or file")
+    p.add_argument("--across", required=True, metavar="FOOTPRINTS", help="footprint layer (stp17 or a file)")
+    p.add_argument("--long", action="store_true", help="one row per unit and footprint (tidy form) in every format")
+    add_weight_options(p)
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_spanners)
+
+    p = sub.add_parser("scenario", help="move units between footprints; before/after of every metric",
+                       description="Move units (CCGs, districts, councils, or A&B = the part of A inside B) to "
+                                   "other footprints, rebuild the affected footprints and compare every metric "
+                                   "before and after. Moves: UNIT=FOOTPRINT with codes or names.")
+    p.add_argument("--move", action="append", metavar="UNIT=FOOTPRINT",
+                   help="a move, e.g. E38000008=E54000014 or \"E38000182&E07000037=Derbyshire\" (repeatable)")
+    p.add_argument("--moves", metavar="FILE", help="scenario JSON (from --save) or a text file of UNIT=FOOTPRINT lines")
+    p.add_argument("--footprints", metavar="LAYER", help="footprint layer (default: the scenario's, else stp17)")
+    p.add_argument("--units", action="append", metavar="LAYER",
+                   help="layers units are looked up in (repeatable; default ccg17, lad17, upper17)")
+    p.add_argument("--against", action="append", metavar="LAYER",
+                   help="layers to compare with (repeatable; default upper17, lad17, ccg17)")
+    p.add_argument("--name", help="a name for the scenario (saved with it)")
+    p.add_argument("--save", metavar="FILE.json", help="save the scenario (moves and resolved codes) for `coterm map --scenario`")
+    p.add_argument("--output-layer", metavar="FILE", help="write the footprints after the moves (.gpkg, .geojson, …)")
+    add_weight_options(p)
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_scenario)
 
     p = sub.add_parser("data", help="the published datasets: list them, fetch them into the cache",
                        description="List the catalogue of ONS datasets, or download them (cached, with a manifest).")
