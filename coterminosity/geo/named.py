@@ -230,7 +230,9 @@ def load_layer(
         return _named_layer(spec, data_dir)
     if not Path(spec).suffix and not Path(spec).exists():
         raise CotermError(f"{spec!r}: not a catalogue layer ({', '.join(LAYERS)}) and no such file")
-    return read_layer(spec, code_col=code_col, name_col=name_col, layer=layer, crs=crs)
+    from .members import attach_members  # files written with their LSOA membership (e.g. catchments)
+
+    return attach_members(read_layer(spec, code_col=code_col, name_col=name_col, layer=layer, crs=crs), data_dir)
 
 
 # ---------------------------------------------------------------- population

@@ -70,13 +70,39 @@ def repair_polygons(geoms: np.ndarray, grid: float | None = GRID_M) -> tuple[np.
 GAP_WIDTH_M = 1.0
 
 
+def _clean_where_needed(geoms: np.ndarray, gap_width: float) -> np.ndarray:
+    """``coverage_clean`` applied only to the polygons with invalid edges and their neighbours.
+
+    Cleaning the whole national coverage at once takes ~10 s and ~800 MiB inside GEOS; only a
+    few hundred of the 32,844 LSOAs have gaps, overlaps or unmatched vertices. Using the snapping
+    distance GEOS would pick for the whole extent (diameter / 1e8), the result is topologically
+    equal to cleaning everything (checked on the LSOAs: every polygon equal, areas to 1e-6 m²).
+    """
+    out = geoms.copy()
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    if len(present) == 0:
+        return out
+    live = geoms[present]
+    minx, miny, maxx, maxy = shapely.total_bounds(live)
+    snapping = float(np.hypot(maxx - minx, maxy - miny)) / 1e8
+    flagged = np.flatnonzero(~shapely.is_empty(shapely.coverage_invalid_edges(live, gap_width=gap_width)))
+    if len(flagged) == 0:
+        return out
+    _, neighbours = shapely.STRtree(live).query(live[flagged], predicate="intersects")
+    subset = np.unique(np.r_[flagged, neighbours])
+    if len(subset) > len(live) // 2:  # mostly broken: clean it all in one go
+        subset = np.arange(len(live))
+    out[present[subset]] = shapely.coverage_clean(live[subset], gap_width=gap_width, snapping_distance=snapping)
+    return out
+
+
 def clean_coverage(geoms: np.ndarray, gap_width: float = GAP_WIDTH_M) -> tuple[np.ndarray, str]:
     """Make edge-matched neighbours of a tiling (GEOS CoverageCleaner): overlaps go to one side,
     gaps under ``gap_width`` are closed. Unions of the result have exactly the summed area, so
     the membership and geometry overlays agree and no slivers appear along shared edges."""
     geoms = np.asarray(geoms, dtype=object)
     before = shapely.area(geoms)
-    cleaned = shapely.coverage_clean(geoms, gap_width=gap_width)
+    cleaned = _clean_where_needed(geoms, gap_width)
     after = shapely.area(cleaned)
     change = np.abs(after - before)
     moved = int((change > 1e-6).sum())
