@@ -269,14 +269,16 @@ def cmd_places(args: argparse.Namespace) -> int:
     spec, wanted = args.footprints, list(args.footprint or [])
     if spec not in LAYERS and not Path(spec).exists():  # `coterm places Nottinghamshire`: one stp17 footprint
         spec, wanted = "stp17", [args.footprints] + wanted
-    footprints = select_footprints(load(args, spec), wanted)
+    every = load(args, spec)
+    footprints = select_footprints(every, wanted)
     population = load_pop_default(args)
     if args.proposed:
         proposed = load(args, args.proposed)
-        table = check_proposed(footprints, proposed, population, **sliver_kwargs(args))
+        table = check_proposed(every, proposed, population, codes=list(footprints.codes) if wanted else None,
+                               **sliver_kwargs(args))
         header = [f"proposed places: {proposed.label} ({len(proposed)} places) against {footprints.label}",
-                  "each place belongs to the footprint holding most of its area; gap = footprint in no place; "
-                  "overlap = in two or more places; spill = the places' area outside their footprint",
+                  "each place belongs to the footprint holding most of its area; gap = footprint in none of its "
+                  "places; overlap = in two or more of them; spill = its places' area outside it",
                   "tiles = gap, overlap and spill each under the sliver tolerance and holding nobody"]
         footer = [f"{int(table['tiles'].sum())} of {len(table)} footprints tiled exactly by the proposed places"]
         emit(render(table, args.format, header=header + proposed.notes, footer=footer,
@@ -417,6 +419,220 @@ def format_comparison(table):
     for col in ("before", "after", "change"):
         out[col] = [text(v, m, col == "change") for v, m in zip(table[col], table["metric"])]
     return out
+
+
+# ---------------------------------------------------------------- catchments, containment (issue 5)
+
+GEO_SUFFIXES = (".gpkg", ".geojson", ".json", ".parquet", ".geoparquet", ".shp")
+
+
+def add_flow_options(p: argparse.ArgumentParser) -> None:
+    """The flow table, its columns, the small areas it is counted in, and destination locations."""
+    from .geo.flows import DEFAULT_COUNT, DEFAULT_DEST, DEFAULT_ORIGIN
+
+    p.add_argument("flows", help="flow table (CSV or Parquet): origin small area, destination, count per row")
+    p.add_argument("--origin-col", help=f"origin small-area code column (default {DEFAULT_ORIGIN}, as in NHS Digital's "
+                                        "GP registrations by LSOA; msoa for OHID trust catchments)")
+    p.add_argument("--dest-col", help=f"destination code column (default {DEFAULT_DEST}; TrustCode for trust catchments)")
+    p.add_argument("--count-col", help=f"count column (default {DEFAULT_COUNT}; Patients for trust catchments)")
+    p.add_argument("--dest-name-col", help="destination name column (default PRACTICE_NAME or TrustName when present)")
+    p.add_argument("--where", action="append", metavar="COL=VALUE",
+                   help="keep only rows where COL equals VALUE (repeatable), e.g. SEX=ALL or AdmissionType=Emergency")
+    p.add_argument("--small-areas", default="lsoa11", metavar="LAYER",
+                   help="layer the origin codes belong to (default lsoa11; a file of MSOA polygons for MSOA tables)")
+    p.add_argument("--locations", metavar="FILE",
+                   help="destination points: CSV with a code column and easting/northing (or lon/lat) columns; "
+                        "without it a destination's home footprint is the one holding most of its patients")
+    p.add_argument("--loc-code-col", help="code column of --locations (default: code, PRACTICE_CODE, TrustCode, …)")
+    p.add_argument("--report-unmatched", metavar="FILE",
+                   help="write rows whose origin is not a known small area (or whose destination has no location) "
+                        "to FILE and go on without them; without it such rows are an error")
+
+
+def load_flow_inputs(args: argparse.Namespace):
+    """Small-area layer, checked flows (rows set aside only with --report-unmatched), locations or None."""
+    from .geo.flows import check_destinations, check_origins, parse_where, read_flows, read_locations, write_unmatched
+
+    small = load(args, args.small_areas)
+    flows = read_flows(args.flows, args.origin_col, args.dest_col, args.count_col,
+                       dest_name_col=args.dest_name_col, where=parse_where(args.where))
+    report = bool(args.report_unmatched)
+    flows = check_origins(flows, small.codes, small.label, report)
+    locations = None
+    if args.locations:
+        locations, notes = read_locations(args.locations, args.loc_code_col, crs=args.crs)
+        flows.notes.extend(notes)
+        flows = check_destinations(flows, locations["code"], args.locations, report)
+        for code, name in zip(locations["code"], locations["name"]):
+            if code != name:
+                flows.names.setdefault(code, name)
+    if report:
+        write_unmatched(flows, args.report_unmatched)
+        flows.notes.append(f"{len(flows.unmatched):,} rows set aside → {args.report_unmatched}")
+    for line in flows.notes:
+        print(f"coterm {args.command}: {line}", file=sys.stderr)
+    return small, flows, locations
+
+
+def small_population(args: argparse.Namespace, small):
+    """Population per small-area code (a Series), or None with a reason."""
+    import pandas as pd
+
+    if getattr(args, "no_population", False):
+        return None, "population: not used (--no-population)"
+    if small.small_areas == "lsoa11" and small.label == "lsoa11":
+        population = load_pop(args) if args.population else None
+        if population is None:
+            from .geo.named import load_population
+
+            population = load_population(None, data_dir=args.data_dir)
+        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
+    if not args.population or args.population == "pop19":
+        return None, f"population: none for {small.label} small areas (give --population FILE with code and population)"
+    from .geo.read import read_table
+
+    table = read_table(args.population)
+    code_col = args.pop_code_col or next((c for c in table.columns if c.lower() in ("code", "lsoa11cd", "msoa11cd")), None)
+    if code_col not in table.columns or args.pop_col not in table.columns:
+        raise CotermError(f"{args.population}: need a code column (--pop-code-col) and {args.pop_col!r} "
+                          f"(--pop-col); columns present: {', '.join(table.columns)}")
+    counts = pd.to_numeric(table[args.pop_col], errors="coerce")
+    bad = table[counts.isna() | (counts < 0)]
+    if len(bad):
+        raise CotermError(f"{args.population}: line {bad.index[0] + 2}: {args.pop_col} is not a count ≥ 0 ({len(bad)} such rows)")
+    unknown = ~table[code_col].isin(set(small.codes))
+    if unknown.any():
+        raise CotermError(f"{args.population}: line {int(unknown.to_numpy().nonzero()[0][0]) + 2}: "
+                          f"{table[code_col][unknown].iloc[0]!r} is not a {small.label} small area ({int(unknown.sum())} such rows)")
+    series = pd.Series(counts.to_numpy(), index=table[code_col].to_numpy())
+    return series, f"population: {args.population} (total {series.sum():,.0f})"
+
+
+def cmd_containment(args: argparse.Namespace) -> int:
+    from .boundaries.catchments import containment, destination_homes, origin_footprints
+
+    small, flows, locations = load_flow_inputs(args)
+    footprints = load(args, args.footprints)
+    pairs = flows.pairs()
+    origins, origin_note = origin_footprints(small, footprints)
+    homes, home_note = destination_homes(pairs, origins, footprints, locations)
+    result = containment(pairs, origins, homes, footprints, flows.names)
+    fp = result.footprints
+    total, kept = fp["residents_flow"].sum(), fp["retained"].sum()
+    header = [f"containment: {Path(args.flows).name} ({flows.total:,.0f} people, {pairs['dest'].nunique():,} destinations, "
+              f"{pairs['origin'].nunique():,} {small.label} origins) in {footprints.label} ({len(footprints)} footprints)",
+              origin_note, home_note,
+              "containment_share = retained / residents_flow (residents' flow to destinations at home in their own "
+              "footprint); destination_share = retained / inflow (flow into the footprint's destinations from "
+              "its own residents)"] + result.notes + flows.notes
+    footer = [f"overall: {kept:,.0f} of {total:,.0f} ({kept / total:.1%}) of the flow stays inside its footprint"
+              if total else "no flow from residents of any footprint"]
+    worst = fp[fp["residents_flow"] > 0].sort_values("containment_share").head(3)
+    if len(worst):
+        footer.append("least contained: " + "; ".join(f"{r.name} {r.containment_share:.1%}" for r in worst.itertuples()))
+    if args.matrix:
+        frame = result.wide() if args.matrix == "wide" else result.matrix
+    elif args.destinations:
+        frame = result.destinations
+    else:
+        frame = fp
+    meta = {"flows": str(args.flows), "footprints": footprints.label, "people": flows.total,
+            "overall_containment": kept / total if total else None, "notes": header[1:]}
+    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+    return 0
+
+
+def cmd_catchments(args: argparse.Namespace) -> int:
+    from .boundaries.catchments import (MEMBERS_COLUMN, catchment_layer, destination_homes, members_column,
+                                        origin_footprints)
+
+    small, flows, locations = load_flow_inputs(args)
+    pairs = flows.pairs()
+    population, pop_note = small_population(args, small)
+    writes_layer = bool(args.output) and Path(args.output).suffix.lower() in GEO_SUFFIXES
+    label = Path(args.output).stem if writes_layer else "catchments"
+    layer, selection = catchment_layer(pairs, small, args.share, population=population, names=flows.names, label=label)
+    frame = layer.frame
+    header = [f"catchments: {Path(args.flows).name} ({flows.total:,.0f} people, {len(frame):,} destinations) on "
+              f"{small.label} small areas, share {args.share:g}", pop_note] + [n for n in layer.notes if n not in small.notes]
+    if args.footprints:
+        footprints = load(args, args.footprints)
+        origins, origin_note = origin_footprints(small, footprints)
+        homes, home_note = destination_homes(pairs, origins, footprints, locations)
+        names = footprints.names()
+        frame["home"] = frame["code"].map(homes.set_index("dest")["home"])
+        frame["home_name"] = frame["home"].map(names).fillna("(outside)")
+        header += [origin_note, home_note]
+    if population is not None:
+        header.append("catchment_population = Σ over small areas of population × patients(destination) / "
+                      "patients(all destinations); polygon_population = everyone living in the polygon")
+    if writes_layer:
+        from .geo.write import write_layer
+
+        out = frame.copy()
+        if layer.small_areas == "lsoa11":
+            out.insert(len(out.columns) - 1, MEMBERS_COLUMN, members_column(layer))
+        out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
+        write_layer(out, args.output)
+        print(f"coterm catchments: wrote {len(out):,} catchment polygons → {args.output} "
+              f"(a layer for overlay, spanners, summary: `coterm overlay {args.output} stp17`)", file=sys.stderr)
+        if not args.quiet:
+            footer = [f"median catchment: {frame['small_areas'].median():,.0f} small areas holding "
+                      f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
+            print("\n".join(f"coterm catchments: {line}" for line in header + footer), file=sys.stderr)
+        return 0
+    table = selection if args.by_area else frame.drop(columns="geometry")
+    if args.by_area:
+        table = table.assign(name=table["dest"].map(lambda c: flows.names.get(c, c)))
+        table = table[["dest", "name", "small_code", "patients", "share", "cum_share", "in_catchment"]]
+    footer = [f"median catchment: {frame['small_areas'].median():,.0f} small areas holding "
+              f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
+    emit(render(table, args.format, header=header + flows.notes, footer=footer,
+                meta={"flows": str(args.flows), "share": args.share, "small_areas": small.label}), args.output)
+    return 0
+
+
+def _positive_share(text: str) -> float:
+    value = _share(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("the catchment share must be above 0")
+    return value
+
+
+
+# ---------------------------------------------------------------- map (issue 3)
+
+EXTRA_STYLE = {"color": "#1f78b4", "weight": 2.0, "dashArray": "6 4", "fill": True, "fillColor": "#1f78b4",
+               "fillOpacity": 0.05}
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from .geo.named import SMALL_AREAS, small_area_layer
+    from .maps import MapLayer, build_map, compare, render_fragment, render_html
+    from .report import atomic_write
+
+    footprints = load(args, args.footprints)
+    population = load_pop(args)
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
+    comparisons = [compare(footprints, layer, population, by=args.by, threshold=args.threshold, **sliver_kwargs(args))
+                   for layer in against]
+    extra = []
+    for i, spec in enumerate(args.show or []):
+        layer = load(args, spec)
+        extra.append(MapLayer(layer.frame[["code", "name", "geometry"]], f"{layer.label} ({len(layer)})",
+                              ["code", "name"], EXTRA_STYLE, key=f"show-{i}", legend=[(layer.label, EXTRA_STYLE)]))
+    uses_lsoas = any(l.small_areas == SMALL_AREAS for l in [footprints] + against)
+    fine = small_area_layer(args.data_dir) if uses_lsoas else None
+    m = build_map(footprints, comparisons, extra_layers=extra, color_by=args.color_by, focus=args.focus,
+                  tiles=args.tiles, fine=fine, tolerance=args.simplify, pieces=not args.no_pieces, title=args.title,
+                  height=args.height if args.embed else "100%")
+    text = render_fragment(m) if args.embed else render_html(m)
+    atomic_write(args.output, text)
+    summary = m.coterm_summary
+    drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)
+    print(f"wrote {args.output} ({len(text.encode()) / 1e6:.2f} MB, {'fragment' if args.embed else 'page'}, "
+          f"simplified at {summary.tolerance:.0f} m) — {drawn}", file=sys.stderr)
+    return 0
 
 
 # ---------------------------------------------------------------- data
@@ -575,6 +791,68 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(p)
     add_output_options(p)
     p.set_defaults(func=cmd_scenario)
+
+    p = sub.add_parser("containment", help="how much of the patient flow stays inside each footprint",
+                       description="Containment of a flow table (origin small area → destination → count) in "
+                                   "footprints: per footprint, the share of its residents' flow going to destinations "
+                                   "inside it and the share of its destinations' flow from its own residents; "
+                                   "--matrix for the footprint × footprint flow matrix, --destinations per destination.")
+    add_flow_options(p)
+    p.add_argument("--footprints", default="stp17", metavar="LAYER", help="footprint layer (default stp17)")
+    p.add_argument("--matrix", nargs="?", const="long", choices=("long", "wide"),
+                   help="print the footprint × footprint flow matrix (long: one row per pair; wide: a square table)")
+    p.add_argument("--destinations", action="store_true",
+                   help="print one row per destination: home footprint and the share of its flow from inside it")
+    add_data_options(p)
+    add_output_options(p)
+    p.set_defaults(func=cmd_containment)
+
+    p = sub.add_parser("catchments", help="catchment polygons of destinations (practices, trusts) from a flow table",
+                       description="Each destination's catchment: the fewest small areas (most patients first) holding "
+                                   "--share of its patients, dissolved into a polygon, with its patients and proportional "
+                                   "population. -o FILE.gpkg writes the polygons as a layer other commands read.")
+    add_flow_options(p)
+    p.add_argument("--share", type=_positive_share, default=0.8,
+                   help="share of a destination's patients its catchment polygon must hold (default 0.8)")
+    p.add_argument("--footprints", metavar="LAYER", help="add each destination's home footprint (e.g. stp17)")
+    p.add_argument("--by-area", action="store_true",
+                   help="print each destination's patients by small area (share, cumulative share, in_catchment)")
+    add_population_options(p)
+    p.add_argument("--no-population", action="store_true", help="no catchment populations")
+    add_data_options(p)
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format of the table (default: table)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="FILE.gpkg/.geojson/.parquet/.shp: write the catchment polygons (atomically); any other name: "
+                        "write the table there instead of standard output")
+    p.set_defaults(func=cmd_catchments)
+
+    p = sub.add_parser("map", help="interactive map (HTML) of footprints against councils/CCGs, split units shown",
+                       description="Draw footprints coloured by their class (or fit) against the first --against "
+                                   "layer, the compared layers' boundaries, units split between footprints and "
+                                   "their wrong-side pieces. One standalone HTML file (works offline with "
+                                   "--tiles none), or an embeddable fragment with --embed.")
+    p.add_argument("footprints", help="footprint layer: catalogue name (stp17) or file")
+    p.add_argument("--against", action="append", metavar="LAYER",
+                   help="layer to compare with (repeatable; default upper17); the first one colours the footprints")
+    p.add_argument("--show", action="append", metavar="LAYER",
+                   help="extra layer to draw as outlines with code/name tooltips (repeatable), e.g. places or catchments")
+    p.add_argument("--focus", metavar="CODE_OR_NAME", help="zoom to one footprint and draw only its neighbourhood")
+    p.add_argument("--color-by", choices=("class", "score"), default="class",
+                   help="colour footprints by class, or by fit = 1 − wrong side / total (default class)")
+    p.add_argument("--tiles", choices=("none", "osm", "cartodb"), default="none",
+                   help="basemap (default none: the page needs no internet at all)")
+    p.add_argument("--embed", action="store_true",
+                   help="write an HTML fragment (a <div> plus its styles and scripts) to paste into another page")
+    p.add_argument("--height", default="600px", help="map height in the --embed fragment (default 600px)")
+    p.add_argument("--simplify", type=float, metavar="METRES",
+                   help="simplification tolerance in metres (default: from the extent, ≈150 m for England; 0 = none)")
+    p.add_argument("--no-pieces", action="store_true", help="do not draw the pieces of split units")
+    p.add_argument("--title", help="title shown on the map")
+    add_population_options(p)
+    add_threshold_options(p)
+    add_data_options(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="HTML file to write (atomically)")
+    p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("data", help="the published datasets: list them, fetch them into the cache",
                        description="List the catalogue of ONS datasets, or download them (cached, with a manifest).")
