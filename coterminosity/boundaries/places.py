@@ -1,0 +1,253 @@
+"""Places: each footprint split into place units (footprint ∩ council or CCG), and checks of proposed places.
+
+A **place** is the part of a footprint that lies in one unit of a local layer (an upper-tier
+council, a district, a CCG). From an overlay of footprints on that layer, every real pair is a
+place, with its population, area, its share of the footprint and its share of the unit.
+
+* A **fragment** is a place cut from a unit that the footprint does not hold whole (share of the
+  unit below the threshold) and that is tiny in its footprint (share of the footprint below
+  ``min_share``): a piece that exists only because two sets of lines disagree.
+* A **sliver** is a geometry-overlay piece along a shared edge with no people in it (see
+  :mod:`.overlay`); slivers are counted per footprint and listed only on request.
+* **Neighbourhoods** are 30,000–50,000 people. A place of P people can be divided into n whole
+  neighbourhoods of that size exactly when ceil(P / 50,000) ≤ n ≤ floor(P / 30,000): those two
+  bounds are ``nbhd_min`` and ``nbhd_max``. When ``nbhd_min > nbhd_max`` no such division exists
+  (under 30,000 people, or 50,001–59,999).
+
+:func:`check_proposed` answers "do these proposed places tile the footprint exactly?": per
+footprint, the area and people in no proposed place (gaps) and in two or more (overlaps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import CotermError
+from ..geo.layer import Layer, Population
+from .metrics import DEFAULT_THRESHOLD
+from .overlay import SLIVER_AREA_M2, SLIVER_SHARE, WEIGHT_COLUMN, locate_points, overlay
+
+NEIGHBOURHOOD_MIN = 30_000
+NEIGHBOURHOOD_MAX = 50_000
+MIN_SHARE = 0.02  # a piece of a divided unit holding under 2% of its footprint is a fragment
+
+
+def neighbourhood_range(population: pd.Series | np.ndarray, low: int = NEIGHBOURHOOD_MIN,
+                        high: int = NEIGHBOURHOOD_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """Fewest and most whole neighbourhoods of ``low``–``high`` people: ceil(P/high), floor(P/low)."""
+    pop = np.asarray(population, dtype=float)
+    # Round first so that sums of LSOA counts stored as floats do not fall just under a multiple.
+    pop = np.round(pop, 6)
+    return np.ceil(pop / high).astype(int), np.floor(pop / low).astype(int)
+
+
+@dataclass
+class Places:
+    """Place units of each footprint (``table``) and one line per footprint (``footprints``)."""
+
+    table: pd.DataFrame
+    footprints: pd.DataFrame
+    by: str
+    method: str
+    notes: list[str] = field(default_factory=list)
+
+
+def select_footprints(footprints: Layer, wanted: list[str] | None) -> Layer:
+    """The footprints named by code or name (case-insensitive); all when ``wanted`` is empty."""
+    if not wanted:
+        return footprints
+    frame = footprints.frame
+    keep = []
+    for item in wanted:
+        hit = frame.index[(frame["code"] == item) | (frame["name"].str.casefold() == item.casefold())]
+        if not len(hit):
+            hit = frame.index[frame["name"].str.casefold().str.contains(item.casefold(), regex=False)]
+        if len(hit) != 1:
+            what = "no" if not len(hit) else f"{len(hit)}"
+            raise CotermError(f"{footprints.label}: {what} footprints match {item!r}; give a code (e.g. "
+                              f"{frame['code'].iloc[0]}) or an exact name")
+        keep.append(hit[0])
+    sub = frame.loc[sorted(set(keep))].reset_index(drop=True)
+    members = None
+    if footprints.members is not None:
+        members = footprints.members[footprints.members["code"].isin(set(sub["code"]))].reset_index(drop=True)
+    return Layer(sub, label=footprints.label, members=members, small_areas=footprints.small_areas,
+                 notes=list(footprints.notes), source=footprints.source, blocks=footprints.blocks)
+
+
+def places(footprints: Layer, units: Layer, population: Population | None = None, *,
+           by: str | None = None, threshold: float = DEFAULT_THRESHOLD, min_share: float = MIN_SHARE,
+           low: int = NEIGHBOURHOOD_MIN, high: int = NEIGHBOURHOOD_MAX, **overlay_options) -> Places:
+    """Split each footprint into places (footprint ∩ unit), flag fragments and slivers, count neighbourhoods."""
+    table = overlay(footprints, units, population, **overlay_options)
+    if by is None:
+        by = "population" if "population" in table.weights else "area"
+    if by not in table.weights:
+        raise CotermError(f"places: cannot weight by {by}; this overlay has {', '.join(table.weights)}")
+    col = WEIGHT_COLUMN[by]
+    pairs = table.pairs
+    has_pop = "population" in table.weights
+    out = pd.DataFrame({
+        "footprint": pairs["a_code"], "footprint_name": pairs["a_name"],
+        "code": pairs["b_code"], "name": pairs["b_name"],
+    })
+    if has_pop:
+        out["population"] = pairs["population"].to_numpy()
+    out["area_km2"] = pairs["area_m2"].to_numpy() / 1e6
+    out["footprint_share"] = pairs[f"a_in_b_{by}"].to_numpy()
+    out["unit_share"] = pairs[f"b_in_a_{by}"].to_numpy()
+    weight = pairs[col].to_numpy()
+    sliver = pairs["sliver"].to_numpy()
+    fragment = ~sliver & (out["unit_share"].to_numpy() < threshold) & (out["footprint_share"].to_numpy() < min_share)
+    empty = ~sliver & (weight <= 0)  # e.g. a piece with area but nobody in it, weighted by population
+    out["kind"] = np.where(sliver, "sliver", np.where(fragment | empty, "fragment", "place"))
+    if has_pop:
+        out["nbhd_min"], out["nbhd_max"] = neighbourhood_range(out["population"], low, high)
+    out = out.sort_values(["footprint", "kind", col if col in out else "area_km2", "code"],
+                          ascending=[True, False, False, True], key=_kind_order).reset_index(drop=True)
+    per = _per_footprint(table, out, col, has_pop, low, high)
+    notes = list(table.notes)
+    notes.append(f"place: footprint ∩ {units.label} unit; fragment: under {min_share:.1%} of its footprint ({by}) "
+                 f"and cut from a {units.label} unit the footprint holds under {threshold:.0%} of")
+    if has_pop:
+        notes.append(f"neighbourhoods of {low:,}–{high:,} people: nbhd_min = ceil(P/{high:,}), "
+                     f"nbhd_max = floor(P/{low:,}); none fits when nbhd_min > nbhd_max")
+    return Places(out, per, by, table.method, notes)
+
+
+def _kind_order(series: pd.Series) -> pd.Series:
+    """Sort key: places before fragments before slivers (other columns pass through)."""
+    if series.name == "kind":
+        return series.map({"place": "c", "fragment": "b", "sliver": "a"})
+    return series
+
+
+def _per_footprint(table, out: pd.DataFrame, col: str, has_pop: bool, low: int, high: int) -> pd.DataFrame:
+    """One row per footprint: weight, places, fragments, slivers, neighbourhood range."""
+    units = table.a_units
+    res = pd.DataFrame({"code": units["code"], "name": units["name"]})
+    if has_pop:
+        res["population"] = units["population"].to_numpy()
+    res["area_km2"] = units["area_m2"].to_numpy() / 1e6
+    counts = out.groupby(["footprint", "kind"]).size().unstack(fill_value=0)
+    for kind, name in (("place", "places"), ("fragment", "fragments"), ("sliver", "slivers")):
+        res[name] = res["code"].map(counts[kind] if kind in counts else {}).fillna(0).astype(int)
+    if has_pop:
+        res["nbhd_min"], res["nbhd_max"] = neighbourhood_range(res["population"], low, high)
+        kept = out[out["kind"] == "place"]
+        sums = kept.groupby("footprint")[["nbhd_min", "nbhd_max"]].sum()
+        res["place_nbhd_min"] = res["code"].map(sums["nbhd_min"]).fillna(0).astype(int)
+        res["place_nbhd_max"] = res["code"].map(sums["nbhd_max"]).fillna(0).astype(int)
+    return res
+
+
+# ---------------------------------------------------------------- proposed places
+
+
+def check_proposed(footprints: Layer, proposed: Layer, population: Population | None = None, *,
+                   codes: list[str] | None = None, sliver_share: float = SLIVER_SHARE,
+                   sliver_area: float = SLIVER_AREA_M2) -> pd.DataFrame:
+    """Do the proposed places tile each footprint exactly? Gaps, overlaps and spill, by area and people.
+
+    Each proposed place belongs to the footprint holding most of its area. Per footprint that
+    has proposed places: ``gap`` = footprint not covered by its own places (a neighbour's place
+    reaching in leaves a gap here and spills there); ``overlap`` = footprint covered by two or
+    more of its places; ``spill`` = its places' area outside it. A footprint
+    ``tiles`` when gap, overlap and spill are each under the sliver tolerance
+    (max(``sliver_area`` m², ``sliver_share`` of the footprint)) and hold nobody. ``codes``
+    limits the report to those footprints (places are still assigned among all of them).
+    """
+    fgeo = np.asarray(footprints.frame.geometry.values, dtype=object)
+    pgeo = np.asarray(proposed.frame.geometry.values, dtype=object)
+    shapely.prepare(fgeo)
+    shapely.prepare(pgeo)
+    pi, fi = shapely.STRtree(fgeo).query(pgeo, predicate="intersects")
+    if not len(pi):
+        raise CotermError(f"{proposed.source or proposed.label}: no proposed place overlaps any footprint of "
+                          f"{footprints.label}; check the file's CRS and extent")
+    shared = shapely.area(shapely.intersection(pgeo[pi], fgeo[fi]))
+    cand = pd.DataFrame({"p": pi, "f": fi, "area": shared})
+    # A place that only touches footprints along an edge (no shared area) belongs to none.
+    home = cand[cand["area"] > 0].sort_values(["p", "area"], ascending=[True, False]).drop_duplicates("p")
+    home = home.set_index("p")["f"]
+    report = sorted(set(home.to_numpy()))
+    if codes is not None:
+        wanted = set(codes)
+        report = [f for f in range(len(fgeo)) if footprints.frame["code"].iloc[f] in wanted]
+    pts = counts = None
+    if population is not None:
+        pts = np.asarray(population.points.geometry.values, dtype=object)
+        counts = population.points["population"].to_numpy(dtype=float)
+        where = locate_points(pts, fgeo)
+    rows = []
+    for f in report:
+        fp = fgeo[f]
+        mine = home.index[home.to_numpy() == f].to_numpy()
+        clipped = shapely.intersection(pgeo[mine], fp)
+        covered = shapely.union_all(clipped)
+        gap = shapely.difference(fp, covered)
+        overlap = _overlaps(clipped)
+        spill = shapely.union_all(shapely.difference(pgeo[mine], fp)) if len(mine) else shapely.Polygon()
+        f_area = shapely.area(fp)
+        tol = max(sliver_area, sliver_share * f_area)
+        row = {"code": footprints.frame["code"].iloc[f], "name": footprints.frame["name"].iloc[f],
+               "places": int(len(mine)), "area_km2": f_area / 1e6,
+               "gap_km2": shapely.area(gap) / 1e6, "overlap_km2": shapely.area(overlap) / 1e6,
+               "spill_km2": shapely.area(spill) / 1e6}
+        ok = all(row[k] * 1e6 < tol for k in ("gap_km2", "overlap_km2", "spill_km2"))
+        if population is not None:
+            inside = np.flatnonzero(where == f)
+            n_cover, n_inner = _cover_counts(pts[inside], pgeo[mine])
+            row["population"] = counts[inside].sum()
+            row["gap_population"] = counts[inside][n_cover == 0].sum()
+            row["overlap_population"] = counts[inside][n_inner >= 2].sum()
+            row["spill_population"] = _spill_population(pts, counts, where, f, pgeo[mine])
+            ok = ok and row["gap_population"] == 0 and row["overlap_population"] == 0 and row["spill_population"] == 0
+        row["tiles"] = bool(ok)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _overlaps(pieces: np.ndarray) -> shapely.Geometry:
+    """The union of every pairwise intersection among ``pieces`` (area covered twice or more)."""
+    pieces = pieces[~shapely.is_empty(pieces)]
+    if len(pieces) < 2:
+        return shapely.Polygon()
+    i, j = shapely.STRtree(pieces).query(pieces, predicate="intersects")
+    keep = i < j
+    if not keep.any():
+        return shapely.Polygon()
+    inter = shapely.intersection(pieces[i[keep]], pieces[j[keep]])
+    polys = [shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"] or [shapely.Polygon()])
+             for g in inter]
+    return shapely.union_all(polys)
+
+
+def _cover_counts(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: how many polygons cover it, and how many hold it strictly inside.
+
+    A point on the edge two places share is covered by both but inside neither: neither a
+    gap nor an overlap.
+    """
+    n = len(points)
+    if not n or not len(polygons):
+        return np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    tree = shapely.STRtree(polygons)
+    cover = np.bincount(tree.query(points, predicate="intersects")[0], minlength=n)
+    inner = np.bincount(tree.query(points, predicate="within")[0], minlength=n)
+    return cover, inner
+
+
+def _spill_population(points, counts, where, f, polygons) -> float:
+    """People in these proposed places but outside footprint ``f``."""
+    if not len(polygons) or points is None:
+        return 0.0
+    outside = np.flatnonzero(where != f)
+    if not len(outside):
+        return 0.0
+    cover, _ = _cover_counts(points[outside], polygons)
+    return float(counts[outside][cover > 0].sum())
