@@ -1,0 +1,180 @@
+"""Put any table of polygons on a map as one toggleable layer: :class:`MapLayer` and :func:`add_layer`.
+
+This is the hook other features use (places, catchments, scenarios): give a GeoDataFrame with
+``code``, ``name`` and ``geometry`` plus the columns to show, and a Leaflet style.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import mapping
+
+from ..geo.layer import BNG
+from .elements import FeatureLayer, pane_name, safe_json
+from .geometry import auto_tolerance, simplify_coverage, to_display
+
+Style = Mapping[str, object]
+StyleArg = Style | Callable[[pd.Series], Style] | None
+
+DEFAULT_STYLE = {"color": "#444444", "weight": 1.2, "fill": True, "fillColor": "#999999", "fillOpacity": 0.15}
+
+
+def format_value(column: str, value) -> str:
+    """Display text for one cell: counts with thousands separators, shares as percentages, areas in km²."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if "share" in column or column.startswith(("a_in_b", "b_in_a")) or column in ("fit", "score"):
+            return f"{100 * v:.1f}%"
+        if column.endswith("area_m2"):
+            return f"{v / 1e6:,.1f} km²"
+        if v.is_integer() or abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:.3g}"
+    return str(value)
+
+
+def _fields(fields: Sequence[str] | Mapping[str, str] | None, frame: pd.DataFrame, default: list[str]) -> dict[str, str]:
+    """Column → label; a list keeps column names as labels."""
+    if fields is None:
+        fields = default
+    if isinstance(fields, Mapping):
+        out = dict(fields)
+    else:
+        out = {c: c for c in fields}
+    missing = [c for c in out if c not in frame.columns]
+    if missing:
+        raise KeyError(f"map layer: no column {missing[0]!r} to show (columns: {', '.join(map(str, frame.columns))})")
+    return out
+
+
+@dataclass
+class MapLayer:
+    """One layer to draw: polygons with ``code``, ``name``, ``geometry`` and the columns to show.
+
+    ``tooltip_fields``/``popup_fields``: columns (or column → label) shown on hover / on click
+    (popup default: every column). ``style``: Leaflet path options, or a function of the row
+    returning them. ``formats``: column → function giving the display text (default
+    :func:`format_value`). ``legend``: (label, style) lines for the map legend.
+    ``simplify``: tolerance in metres (None = from the extent, 0 = draw as given).
+    """
+
+    frame: gpd.GeoDataFrame
+    name: str
+    tooltip_fields: Sequence[str] | Mapping[str, str] | None = None
+    style: StyleArg = None
+    popup_fields: Sequence[str] | Mapping[str, str] | None = None
+    show: bool = True
+    z_index: int = 450
+    formats: dict[str, Callable[[object], str]] = field(default_factory=dict)
+    heading: Callable[[pd.Series], str] | None = None
+    legend: list[tuple[str, Style]] | None = None
+    simplify: float | None = None
+    interactive: bool = True
+    key: str | None = None  # pane name suffix (default: from the name)
+
+
+def _geojson(frame: gpd.GeoDataFrame, layer: MapLayer) -> tuple[str, list[dict], int, list[str], list[str]]:
+    """The layer's GeoJSON text (properties: style index, heading, tooltip and popup values) and its styles."""
+    tooltip = _fields(layer.tooltip_fields, frame, ["code", "name"])
+    popup = _fields(layer.popup_fields, frame, [c for c in frame.columns if c != "geometry"])
+    fmt = layer.formats
+
+    def text(col, value):
+        return fmt[col](value) if col in fmt else format_value(col, value)
+
+    styles: list[dict] = []
+    index: dict[str, int] = {}
+    features = []
+    for _, row in frame.iterrows():
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        style = layer.style(row) if callable(layer.style) else (layer.style or DEFAULT_STYLE)
+        style = dict(style)
+        skey = json.dumps(style, sort_keys=True)
+        if skey not in index:
+            index[skey] = len(styles)
+            styles.append(style)
+        heading = layer.heading(row) if layer.heading else f"{row.get('name', '')} ({row.get('code', '')})"
+        features.append({
+            "type": "Feature",
+            "geometry": mapping(geom),
+            "properties": {
+                "code": str(row.get("code", "")),
+                "s": index[skey],
+                "h": str(heading),
+                "t": [text(c, row[c]) for c in tooltip],
+                "p": [text(c, row[c]) for c in popup],
+            },
+        })
+    data = {"type": "FeatureCollection", "features": features}
+    return safe_json(data), styles, len(features), list(tooltip.values()), list(popup.values())
+
+
+def prepare_geometry(frame: gpd.GeoDataFrame, tolerance: float | None) -> gpd.GeoDataFrame:
+    """Simplify (coverage-aware) in EPSG:27700 and convert to rounded EPSG:4326 for drawing."""
+    if frame.crs is None:
+        frame = frame.set_crs(BNG)
+    if tolerance != 0:
+        work = frame.to_crs(BNG)
+        tol = auto_tolerance(tuple(work.total_bounds)) if tolerance is None else tolerance
+        simple, _ = simplify_coverage(work.geometry.to_numpy(), tol)
+        frame = work.set_geometry(gpd.GeoSeries(simple, index=work.index, crs=BNG))
+    return to_display(frame)
+
+
+def map_name(m: folium.Map) -> str:
+    """The JavaScript name of the Leaflet map an element belongs to."""
+    node = m
+    while node is not None and not isinstance(node, folium.Map):
+        node = getattr(node, "_parent", None)
+    if node is None:
+        raise ValueError("add the layer to a folium.Map (or a child of one)")
+    return node.get_name()
+
+
+def draw(m: folium.Map, layer: MapLayer) -> FeatureLayer:
+    """Add a :class:`MapLayer` to ``m`` (simplifying and reprojecting its geometry) and return the element."""
+    frame = layer.frame
+    if layer.simplify != 0 or str(frame.crs).upper() != "EPSG:4326":
+        frame = prepare_geometry(frame, layer.simplify)
+    data, styles, count, tip_labels, pop_labels = _geojson(frame, layer)
+    pane = pane_name(layer.key or layer.name)
+    options = {"pane": pane, "z": layer.z_index, "styles": styles, "tooltip": tip_labels, "popup": pop_labels,
+               "interactive": layer.interactive, "label": layer.name}
+    element = FeatureLayer(map_name(m), data, options, name=layer.name, show=layer.show)
+    element.feature_count = count
+    element.raw_name = layer.name
+    element.pane = pane
+    m.add_child(element)
+    # A layer control lists the layers defined before it: keep it after every layer, so that
+    # layers added to a finished map (add_layer on build_map's result) appear in it too.
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.move_to_end(key)
+    return element
+
+
+def add_layer(m: folium.Map, layer_frame: gpd.GeoDataFrame, name: str,
+              tooltip_fields: Sequence[str] | Mapping[str, str] | None = None, style: StyleArg = None,
+              **options) -> FeatureLayer:
+    """Add polygons as a toggleable layer: ``add_layer(m, places_frame, "Places", ["code", "name"], {"color": "red"})``.
+
+    ``options`` are the other :class:`MapLayer` fields (``popup_fields``, ``show``, ``z_index``,
+    ``formats``, ``heading``, ``simplify``). Text is escaped; geometry in any CRS.
+    """
+    return draw(m, MapLayer(layer_frame, name, tooltip_fields, style, **options))
