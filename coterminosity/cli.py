@@ -612,6 +612,12 @@ def cmd_map(args: argparse.Namespace) -> int:
     from .report import atomic_write
 
     footprints = load(args, args.footprints)
+    if args.scenario:
+        from .boundaries.scenario import apply_scenario, load_scenario
+
+        scenario = load_scenario(args.scenario)
+        footprints = apply_scenario(footprints, scenario, args.data_dir)
+        args.title = args.title or f"{args.footprints} after scenario {scenario.name or Path(args.scenario).stem}"
     population = load_pop(args)
     against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
     comparisons = [compare(footprints, layer, population, by=args.by, threshold=args.threshold, **sliver_kwargs(args))
@@ -848,6 +854,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simplification tolerance in metres (default: from the extent, ≈150 m for England; 0 = none)")
     p.add_argument("--no-pieces", action="store_true", help="do not draw the pieces of split units")
     p.add_argument("--title", help="title shown on the map")
+    p.add_argument("--scenario", metavar="FILE",
+                   help="draw the footprints after a saved scenario's moves (`coterm scenario --save FILE.json`)")
     add_population_options(p)
     add_threshold_options(p)
     add_data_options(p)

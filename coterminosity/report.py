@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +17,19 @@ import pandas as pd
 from .errors import CotermError
 
 FORMATS = ("table", "csv", "json", "markdown")
+# Control characters in names (newlines, terminal escapes) would break a table or drive the terminal.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal line: line breaks and tabs become spaces, other control characters �."""
+    return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "\ufffd", text)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
@@ -37,6 +51,7 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, target)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
@@ -77,7 +92,7 @@ def _cell(value, column: str) -> str:
         if abs(value) >= 1000:
             return f"{float(value):,.0f}"
         return f"{float(value):.3g}"
-    return str(value)
+    return printable(str(value))
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[bool]:
@@ -104,12 +119,17 @@ def render_table(frame: pd.DataFrame, max_width: int = 40) -> str:
     return "\n".join(out)
 
 
+def _md_text(text: str) -> str:
+    """Markdown-safe text: no raw HTML (names such as ``<script>`` show as text), one line."""
+    return printable(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
 def render_markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table with the same human cells as the terminal table."""
     columns = list(frame.columns)
 
     def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return _md_text(text).replace("|", "\\|")
 
     numeric = _numeric_columns(frame)
     out = ["| " + " | ".join(esc(c) for c in columns) + " |",
@@ -135,14 +155,14 @@ def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
         doc = {"meta": {k: _plain(v) for k, v in (meta or {}).items()}, "rows": rows}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
-        parts = [f"- {h}" for h in header] + ([""] if header else []) + [render_markdown(frame)]
+        parts = [f"- {_md_text(h)}" for h in header] + ([""] if header else []) + [render_markdown(frame)]
         if footer:
-            parts += [""] + [f"- {f}" for f in footer]
+            parts += [""] + [f"- {_md_text(f)}" for f in footer]
         return "\n".join(parts) + "\n"
     if fmt == "table":
-        parts = header + ([""] if header else []) + [render_table(frame)]
+        parts = [printable(h) for h in header] + ([""] if header else []) + [render_table(frame)]
         if footer:
-            parts += [""] + footer
+            parts += [""] + [printable(f) for f in footer]
         return "\n".join(parts) + "\n"
     raise CotermError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 

@@ -273,3 +273,24 @@ def test_cli_scenario_save_map_layer_and_reload(tmp_path, capsys):
     assert main(["scenario", "--move", "Nowhere CCG=E54000014"]) == 2
     assert "is not a code or name" in capsys.readouterr().err
     assert main(["scenario"]) == 2
+
+
+@pytest.mark.realdata
+def test_map_draws_a_saved_scenario(tmp_path, capsys, data_dir):
+    """`coterm map --scenario FILE`: Nottinghamshire county is no longer split after the Bassetlaw move."""
+    from coterminosity.cli import main
+
+    saved = tmp_path / "bassetlaw.json"
+    assert main(["-q", "scenario", "--move", "NHS Bassetlaw CCG=Nottinghamshire", "--save", str(saved),
+                 "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    page = tmp_path / "after.html"
+    assert main(["-q", "map", "stp17", "--population", "--focus", "Nottinghamshire", "--data-dir", str(data_dir),
+                 "-o", str(page)]) == 0
+    before = capsys.readouterr().err
+    assert main(["-q", "map", "stp17", "--population", "--scenario", str(saved), "--focus", "Nottinghamshire",
+                 "--data-dir", str(data_dir), "-o", str(page)]) == 0
+    after = capsys.readouterr().err
+    assert "split between stp17 units (1): 1" in before
+    assert "split between stp17 (bassetlaw) units (0): 0" in after
+    assert "stp17 after scenario bassetlaw" in page.read_text()
