@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .validity import repair_polygons
 ONS_CODE = re.compile(r"^([a-z]+)(\d{2})(cd)$", re.IGNORECASE)
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 POLYGONAL = {"Polygon", "MultiPolygon"}
+TEXT_SUFFIXES = (".csv", ".geojson", ".json", ".topojson")
 
 
 def check_path(path: str | Path) -> Path:
@@ -102,7 +104,9 @@ def read_frame(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(f"{p}: not a valid zip archive (corrupt or truncated); re-download it")
     kwargs = {"layer": layer} if layer else {}
     try:
-        return gpd.read_file(p, engine="pyogrio", **kwargs)
+        with warnings.catch_warnings():  # NaN coordinates warn here; check_polygons reports them in one line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return gpd.read_file(p, engine="pyogrio", **kwargs)
     except UnicodeDecodeError:
         return gpd.read_file(p, engine="pyogrio", encoding="latin-1", **kwargs)
     except pyogrio.errors.DataLayerError as err:
@@ -111,6 +115,17 @@ def read_frame(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(f"{p}: not a readable boundary file ({str(err).splitlines()[0]})") from None
     except ValueError as err:
         raise InputError(f"{p}: not a readable boundary file ({str(err).splitlines()[0]})") from None
+
+
+def encoding_note(path: Path) -> list[str]:
+    """A note when a text boundary file is not UTF-8: its text is then read as Latin-1."""
+    if path.suffix.lower() not in TEXT_SUFFIXES or not path.is_file():
+        return []
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [f"{path}: not UTF-8 (first bad byte at offset {err.start:,}); text read as Latin-1, check the names"]
+    return []
 
 
 def detect_code_column(columns: list[str]) -> str | None:
@@ -173,6 +188,13 @@ def check_polygons(frame: gpd.GeoDataFrame, where: str) -> None:
             f"{where}: expected polygons but found {kinds} (first: feature {int(np.flatnonzero(~types.isin(POLYGONAL))[0]) + 1}); "
             "give a polygon boundary layer"
         )
+    geoms = frame.geometry.values
+    coords = shapely.get_coordinates(geoms)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        owner = np.repeat(np.arange(len(frame)), shapely.get_num_coordinates(geoms))[bad]
+        raise InputError(f"{where}: feature {owner[0] + 1} has coordinates that are not numbers (NaN or infinity; "
+                         f"{len(np.unique(owner))} such features); fix or remove them")
 
 
 def read_layer(
@@ -192,6 +214,8 @@ def read_layer(
     p = Path(path)
     where = str(p)
     frame = read_frame(p, layer=layer)
+    if len(frame) == 0:
+        raise InputError(f"{where}: no features; the layer is empty")
     columns = [c for c in frame.columns if c != frame.geometry.name]
     code_col = code_col or detect_code_column(columns)
     if code_col is None or code_col not in frame.columns:
@@ -203,7 +227,12 @@ def read_layer(
     check_polygons(frame, where)
     codes = _check_codes(frame, code_col, where)
     frame, notes = to_bng(frame, where, crs=crs, suffix=p.suffix)
+    notes = encoding_note(p) + notes
     geoms, repair = repair_polygons(frame.geometry.values)
+    collapsed = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(collapsed):
+        raise InputError(f"{where}: feature {collapsed[0] + 1} (code {codes.iloc[collapsed[0]]!r}) has no area once "
+                         f"repaired (zero-area or under 1 cm; {len(collapsed)} such); remove or redraw it")
     notes += [f"{where}: {n}" for n in repair.describe()]
     names = frame[name_col].astype(str) if name_col else codes
     extra = frame.drop(columns=[c for c in (code_col, name_col, frame.geometry.name) if c])

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 
 from ..errors import CotermError
 
@@ -45,7 +46,9 @@ def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
         else:
             os.replace(tmp, target)
     except OSError as err:
-        raise CotermError(f"{target}: cannot write ({err.strerror}); choose another output path") from None
+        raise CotermError(f"{target}: cannot write ({err.strerror or err}); choose another output path") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as err:
+        raise CotermError(f"{target}: cannot write ({str(err).splitlines()[0]}); choose another output path") from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return target
