@@ -1,0 +1,453 @@
+"""Hostile input: every bad file gives one clear line and exit 2, or a stated, counted repair.
+
+Each case is generated into ``tmp_path``: tiny layers in EPSG:27700 around (400000, 300000),
+inside England, driven through ``coterm overlay BAD GOOD`` (no real data needed) and
+``read_layer``. Errors must be one line on stderr naming the file and the problem, with no
+traceback and nothing on stdout; outputs are never left half-written.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from coterminosity.cli import main
+from coterminosity.errors import InputError
+from coterminosity.geo.read import read_layer
+from coterminosity.geo.validity import clean_coverage
+
+X0, Y0 = 400_000, 300_000
+BNG_URN = "urn:ogc:def:crs:EPSG::27700"
+WGS84_URN = "urn:ogc:def:crs:OGC:1.3:CRS84"
+
+
+# ---------------------------------------------------------------- builders
+
+
+def ring(*xy, dx=X0, dy=Y0):
+    """A closed ring from offsets (metres) around (X0, Y0)."""
+    pts = [[dx + x, dy + y] for x, y in xy]
+    return pts + [pts[0]]
+
+
+def square(x, y, s):
+    return ring((x, y), (x + s, y), (x + s, y + s), (x, y + s))
+
+
+def feature(code, name, geometry, **props):
+    return {"type": "Feature", "properties": {"code": code, "name": name, **props}, "geometry": geometry}
+
+
+def poly(*rings):
+    return {"type": "Polygon", "coordinates": list(rings)}
+
+
+def geojson(path: Path, features, crs: str | None = BNG_URN) -> Path:
+    doc = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def good(tmp_path) -> Path:
+    """Two 100 m squares side by side: the B layer every bad A layer is overlaid on."""
+    return geojson(tmp_path / "good.geojson", [feature("g1", "West", poly(square(0, 0, 100))),
+                                               feature("g2", "East", poly(square(100, 0, 100)))])
+
+
+def run(capsys, *argv):
+    """``coterm`` in process: (exit code, stdout, stderr)."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(capsys, argv, path, *phrases):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (code, err)
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.strip("\n").split("\n")
+    assert len(lines) == 1, err
+    assert str(path) in lines[0]
+    for phrase in phrases:
+        assert phrase in lines[0], (phrase, lines[0])
+    return lines[0]
+
+
+# ---------------------------------------------------------------- broken geometry: repaired and counted
+
+
+BOWTIE = ring((0, 0), (100, 100), (100, 0), (0, 100))  # two triangles of 2,500 m² meeting at (50, 50)
+SPIKE = ring((0, 0), (100, 0), (100, 100), (0, 100), (0, 50), (-50, 50), (0, 50))  # square + a zero-width spike
+
+
+@pytest.mark.parametrize("name, geometry, area", [
+    ("bowtie", poly(BOWTIE), 5000.0),
+    ("spike", poly(SPIKE), 10_000.0),
+    # A hole lying outside its shell: make_valid keeps every ring's area, so it becomes a second part.
+    ("hole_outside", poly(square(0, 0, 100), square(150, 0, 20)), 10_400.0),
+])
+def test_invalid_polygons_are_repaired_and_counted(tmp_path, good, capsys, name, geometry, area):
+    bad = geojson(tmp_path / f"{name}.geojson", [feature("a", "Broken", geometry),
+                                                 feature("b", "Fine", poly(square(300, 0, 50)))])
+    layer = read_layer(bad)
+    assert f"{bad}: repaired 1 of 1 invalid features with shapely make_valid" in layer.notes
+    assert shapely.is_valid(layer.frame.geometry.values).all()
+    assert layer.frame.geometry.area.tolist() == pytest.approx([area, 2500.0])
+    code, out, err = run(capsys, "overlay", bad, good)
+    assert code == 0 and err == ""
+    assert "repaired 1 of 1 invalid features" in out  # stated in the report header
+
+
+def test_valid_layer_has_no_repair_note(good):
+    assert not any("repaired" in n for n in read_layer(good).notes)
+
+
+def test_polygon_that_collapses_when_repaired_is_an_error(tmp_path, good, capsys):
+    flat = {"type": "Polygon", "coordinates": [ring((0, 0), (50, 0), (100, 0))]}  # zero area
+    bad = geojson(tmp_path / "flat.geojson", [feature("a", "Fine", poly(square(0, 0, 100))), feature("z", "Flat", flat)])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "feature 2", "'z'", "no area once repaired")
+
+
+@pytest.mark.parametrize("geometry", [None, {"type": "Polygon", "coordinates": []}])
+def test_empty_geometry_is_an_error(tmp_path, good, capsys, geometry):
+    bad = geojson(tmp_path / "empty.geojson", [feature("a", "Fine", poly(square(0, 0, 100))),
+                                                feature("b", "Empty", geometry)])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "feature 2 has empty geometry (1 such)")
+
+
+def test_no_features_is_an_error(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "none.geojson", [])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "no features; the layer is empty")
+
+
+def test_mixed_points_and_polygons_is_an_error(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "mixed.geojson", [
+        feature("a", "Fine", poly(square(0, 0, 100))),
+        feature("b", "Point", {"type": "Point", "coordinates": [X0 + 10, Y0 + 10]}),
+        feature("c", "Point", {"type": "Point", "coordinates": [X0 + 20, Y0 + 10]})])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "expected polygons but found 2 Point (first: feature 2)")
+
+
+def test_nan_coordinates_are_an_error(tmp_path, good, capsys):
+    bad = tmp_path / "nan.geojson"
+    text = json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": BNG_URN}},
+                       "features": [feature("a", "Fine", poly(square(0, 0, 100))),
+                                    feature("b", "NaN", poly(ring((0, 0), (100, 0), (999, 100))))]})
+    bad.write_text(text.replace(str(float(X0 + 999)), "NaN").replace(str(X0 + 999), "NaN"))
+    assert "NaN" in bad.read_text()
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "feature 2 has coordinates that are not numbers")
+
+
+# ---------------------------------------------------------------- coordinate reference systems
+
+
+def lonlat_square():
+    return poly([[-1.5, 52.0], [-1.4, 52.0], [-1.4, 52.1], [-1.5, 52.1], [-1.5, 52.0]])
+
+
+def test_lonlat_numbers_labelled_as_metres(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "lonlat_as_bng.geojson", [feature("a", "x", lonlat_square())], crs=BNG_URN)
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "labelled EPSG:27700 (metres)",
+                          "look like longitude/latitude", "--crs EPSG:4326")
+
+
+@pytest.mark.parametrize("crs", [WGS84_URN, None])  # GeoJSON without a CRS is WGS84 by definition
+def test_metres_labelled_as_lonlat(tmp_path, good, capsys, crs):
+    bad = geojson(tmp_path / "bng_as_lonlat.geojson", [feature("a", "x", poly(square(0, 0, 100)))], crs=crs)
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "(degrees) but coordinates reach 400,100, 300,100",
+                          "--crs EPSG:27700")
+
+
+def test_metres_labelled_as_lonlat_can_be_overridden(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "bng_as_lonlat.geojson", [feature("a", "x", poly(square(0, 0, 100)))], crs=WGS84_URN)
+    code, out, _ = run(capsys, "overlay", bad, good, "--crs", "EPSG:27700", "--format", "csv")
+    assert code == 0
+    assert pd.read_csv(pd.io.common.StringIO(out))["best_code"].tolist() == ["g1"]
+
+
+def test_swapped_lat_lon(tmp_path, good, capsys):
+    swapped = poly([[52.0, -1.5], [52.0, -1.4], [52.1, -1.4], [52.1, -1.5], [52.0, -1.5]])
+    bad = geojson(tmp_path / "swapped.geojson", [feature("a", "x", swapped)], crs=None)
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "latitude and longitude look swapped")
+
+
+def test_no_crs_in_a_geopackage_is_an_error_unless_given(tmp_path, good, capsys):
+    bad = tmp_path / "nocrs.gpkg"
+    frame = gpd.GeoDataFrame({"code": ["a"], "name": ["x"]}, geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100)])
+    with pytest.warns(UserWarning):
+        frame.to_file(bad, engine="pyogrio")
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "no CRS in file; give one with --crs",
+                          "look like EPSG:27700")
+    code, out, _ = run(capsys, "overlay", bad, good, "--crs", "EPSG:27700", "--format", "csv")
+    assert code == 0 and "coterminous" in out
+
+
+def test_topojson_without_crs_is_assumed_wgs84_with_a_note(tmp_path):
+    # Like the real lad13 file: the CRS is not where readers look, coordinates are lon/lat.
+    topo = {"type": "Topology", "objects": {"units": {"type": "GeometryCollection", "geometries": [
+        {"type": "Polygon", "arcs": [[0]], "properties": {"LAD13CD": "E07000001", "LAD13NM": "One"}}]}},
+        "arcs": [[[-1.5, 52.0], [-1.4, 52.0], [-1.4, 52.1], [-1.5, 52.1], [-1.5, 52.0]]]}
+    path = tmp_path / "districts.topojson"
+    path.write_text(json.dumps(topo))
+    layer = read_layer(path)
+    assert layer.codes.tolist() == ["E07000001"] and layer.frame["name"].tolist() == ["One"]
+    assert any("no CRS in file; coordinates are longitude/latitude, assumed WGS84" in n for n in layer.notes)
+    assert layer.frame.crs.to_epsg() == 27700
+    # ~6.9 km × 11.1 km at 52° N: about 76 km² once projected.
+    assert layer.frame.geometry.area.iloc[0] == pytest.approx(76.3e6, rel=0.01)
+
+
+def test_outside_great_britain(tmp_path, good, capsys):
+    far = poly([[10.0, 10.0], [11.0, 10.0], [11.0, 11.0], [10.0, 10.0]])
+    bad = geojson(tmp_path / "africa.geojson", [feature("a", "x", far)], crs=None)
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "lies outside Great Britain")
+
+
+# ---------------------------------------------------------------- codes and names
+
+
+def test_duplicate_codes(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "dup.geojson", [feature("a", "x", poly(square(0, 0, 100))),
+                                              feature("b", "y", poly(square(100, 0, 100))),
+                                              feature("a", "z", poly(square(200, 0, 100)))])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "code 'a' appears 2 times (features 1, 3)")
+
+
+def test_missing_code_column(tmp_path, good, capsys):
+    f = feature("a", "x", poly(square(0, 0, 100)))
+    f["properties"] = {"label": "x"}
+    bad = geojson(tmp_path / "nocode.geojson", [f])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "no code column found; name it with --code-col",
+                          "(columns: label)")
+    assert_one_line_error(capsys, ["overlay", bad, good, "--code-col", "zzz"], bad, "column 'zzz' not found")
+
+
+def test_missing_code_value(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "blank.geojson", [feature("a", "x", poly(square(0, 0, 100))),
+                                                feature("", "y", poly(square(100, 0, 100)))])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "feature 2 has no code")
+
+
+def test_latin1_geojson_is_read_with_a_note(tmp_path, good, capsys):
+    bad = tmp_path / "latin1.geojson"
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": BNG_URN}},
+           "features": [feature("a", "Ynys Môn", poly(square(0, 0, 100)))]}
+    bad.write_bytes(json.dumps(doc, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        bad.read_bytes().decode("utf-8")
+    layer = read_layer(bad)
+    assert layer.frame["name"].tolist() == ["Ynys Môn"]
+    assert any(n.startswith(f"{bad}: not UTF-8") and "read as Latin-1" in n for n in layer.notes)
+    code, out, _ = run(capsys, "overlay", bad, good)
+    assert code == 0 and "Ynys Môn" in out and "not UTF-8" in out
+
+
+def test_latin1_csv_is_read_with_a_note(tmp_path):
+    path = tmp_path / "latin1.csv"
+    wkt = shapely.box(X0, Y0, X0 + 100, Y0 + 100).wkt
+    path.write_bytes(f'code,name,wkt\na,Ynys Môn,"{wkt}"\n'.encode("latin-1"))
+    layer = read_layer(path, crs="EPSG:27700")
+    assert layer.frame["name"].tolist() == ["Ynys Môn"]
+    assert any("not UTF-8" in n for n in layer.notes)
+
+
+NASTY = "<script>alert('x')</script>"
+ESCAPES = "Red\x1b[31m\nTown\x07"
+
+
+@pytest.fixture
+def html_layer(tmp_path) -> Path:
+    return geojson(tmp_path / "html.geojson", [feature("a", NASTY, poly(square(0, 0, 100))),
+                                                feature("b", ESCAPES, poly(square(100, 0, 100)))])
+
+
+def test_html_and_control_characters_in_names_table(html_layer, good, capsys):
+    code, out, _ = run(capsys, "overlay", html_layer, good)
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    rows = [line for line in out.splitlines() if line.startswith(("a ", "b "))]
+    assert len(rows) == 2  # the newline inside the name did not break its row
+    assert "Red\ufffd[31m Town\ufffd" in rows[1]
+    assert NASTY in rows[0]  # plain text in a terminal
+
+
+def test_html_in_names_markdown_is_escaped(html_layer, good, capsys):
+    code, out, _ = run(capsys, "overlay", html_layer, good, "--format", "markdown")
+    assert code == 0
+    assert "<script>" not in out and "&lt;script&gt;alert('x')&lt;/script&gt;" in out
+    assert "\x1b" not in out
+
+
+def test_names_round_trip_exactly_in_csv_and_json(html_layer, good, capsys):
+    code, out, _ = run(capsys, "overlay", html_layer, good, "--format", "csv")
+    assert code == 0
+    assert pd.read_csv(pd.io.common.StringIO(out))["name"].tolist() == [NASTY, ESCAPES]
+    code, out, _ = run(capsys, "overlay", html_layer, good, "--format", "json")
+    assert code == 0
+    assert [r["name"] for r in json.loads(out)["rows"]] == [NASTY, ESCAPES]
+
+
+# ---------------------------------------------------------------- broken files
+
+
+def test_truncated_geojson(tmp_path, good, capsys):
+    whole = geojson(tmp_path / "whole.geojson", [feature("a", "x", poly(square(0, 0, 100)))]).read_text()
+    bad = tmp_path / "truncated.geojson"
+    bad.write_text(whole[: len(whole) // 2])
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "not a readable boundary file")
+
+
+def test_corrupt_zip(tmp_path, good, capsys):
+    bad = tmp_path / "boundaries.zip"
+    bad.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "not a valid zip archive")
+
+
+def test_zip_without_a_boundary_file(tmp_path, good, capsys):
+    bad = tmp_path / "readme.zip"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("readme.txt", "no shapes here")
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "not a readable boundary file")
+
+
+def test_binary_garbage_named_geojson(tmp_path, good, capsys):
+    bad = tmp_path / "image.geojson"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "not a readable boundary file")
+
+
+def test_zero_byte_file(tmp_path, good, capsys):
+    bad = tmp_path / "zero.geojson"
+    bad.write_bytes(b"")
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "file is empty (0 bytes)")
+
+
+def test_directory_instead_of_a_file(tmp_path, good, capsys):
+    bad = tmp_path / "folder.geojson"
+    bad.mkdir()
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "is a folder, not a file")
+
+
+def test_missing_file(tmp_path, good, capsys):
+    bad = tmp_path / "nowhere.geojson"
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "no such file")
+
+
+def test_read_layer_raises_input_error(tmp_path):
+    bad = tmp_path / "zero.gpkg"
+    bad.write_bytes(b"")
+    with pytest.raises(InputError, match="file is empty"):
+        read_layer(bad)
+
+
+# ---------------------------------------------------------------- outputs that cannot be written
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_output_into_a_missing_folder(tmp_path, good, capsys):
+    target = tmp_path / "no" / "such" / "out.csv"
+    assert_one_line_error(capsys, ["overlay", good, good, "-o", target, "--format", "csv"], target,
+                          "does not exist")
+    assert not target.exists() and not (tmp_path / "no").exists()
+
+
+def test_output_is_a_folder(tmp_path, good, capsys):
+    target = tmp_path / "outdir"
+    target.mkdir()
+    assert_one_line_error(capsys, ["overlay", good, good, "-o", target], target, "is a folder")
+    assert list(target.iterdir()) == []
+
+
+def test_output_under_a_file(tmp_path, good, capsys):
+    target = good / "out.csv"
+    assert_one_line_error(capsys, ["overlay", good, good, "-o", target], target, "choose another output path")
+
+
+def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, good, capsys, monkeypatch):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / "report.csv"
+    target.write_text("old report\n")
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("coterminosity.report.os.replace", disk_full)
+    assert_one_line_error(capsys, ["overlay", good, good, "-o", target, "--format", "csv"], target,
+                          "cannot write (No space left on device)")
+    assert target.read_text() == "old report\n"
+    assert leftovers(out_dir) == []
+
+
+def test_successful_write_is_whole(tmp_path, good, capsys):
+    target = tmp_path / "report.csv"
+    code, _, err = run(capsys, "overlay", good, good, "-o", target, "--format", "csv")
+    assert code == 0 and err.strip() == f"wrote {target}"
+    assert pd.read_csv(target)["class"].tolist() == ["coterminous", "coterminous"]
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_build_output_failure_leaves_nothing(tmp_path, capsys, monkeypatch, suffix):
+    fine = geojson(tmp_path / "fine.geojson", [feature("a", "A", poly(square(0, 0, 100)), group="G"),
+                                                feature("b", "B", poly(square(100, 0, 100)), group="G")])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / f"built{suffix}"
+    missing = out_dir / "nope" / f"built{suffix}"
+    assert_one_line_error(capsys, ["build", fine, "--by", "group", "-o", missing], missing, "does not exist")
+
+    def broken(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a file")  # the writer dies after writing part of the file
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", broken)
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", broken)
+    assert_one_line_error(capsys, ["build", fine, "--by", "group", "-o", target], target, "cannot write")
+    assert list(out_dir.iterdir()) == []
+    monkeypatch.undo()
+    code, _, _ = run(capsys, "build", fine, "--by", "group", "-o", target)
+    assert code == 0
+    built = read_layer(target)
+    assert built.codes.tolist() == ["G"] and built.frame.geometry.area.iloc[0] == pytest.approx(20_000.0)
+    assert leftovers(out_dir) == []
+
+
+# ---------------------------------------------------------------- coverage cleaning touches only what is broken
+
+
+def test_clean_coverage_matches_a_full_clean_and_leaves_good_polygons_alone():
+    # A 10 × 10 grid of 100 m squares; one square overlaps its east neighbour by 0.4 m and
+    # another leaves a 0.3 m gap to its north neighbour.
+    cells = {(i, j): shapely.box(X0 + 100 * i, Y0 + 100 * j, X0 + 100 * (i + 1), Y0 + 100 * (j + 1))
+             for i in range(10) for j in range(10)}
+    cells[(1, 1)] = shapely.box(X0 + 100, Y0 + 100, X0 + 200.4, Y0 + 200)
+    cells[(4, 3)] = shapely.box(X0 + 400, Y0 + 300, X0 + 500, Y0 + 399.7)
+    geoms = np.array(list(cells.values()), dtype=object)
+    cleaned, note = clean_coverage(geoms, gap_width=1.0)
+    assert shapely.coverage_is_valid(cleaned)
+    assert shapely.area(cleaned).sum() == pytest.approx(1000.0 * 1000.0)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    full = shapely.coverage_clean(geoms, gap_width=1.0, snapping_distance=np.hypot(maxx - minx, maxy - miny) / 1e8)
+    assert shapely.equals(cleaned, full).all()
+    # Far from the two faults, polygons are the very same objects: untouched.
+    far = [k for k in cells if k[0] >= 7 or k[1] >= 7]
+    keys = list(cells)
+    assert far and all(cleaned[keys.index(k)] is geoms[keys.index(k)] for k in far)
+    assert note.startswith("cleaned the coverage: ")
