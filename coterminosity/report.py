@@ -76,8 +76,14 @@ def _plain(value):
     return value
 
 
-def _cell(value, column: str) -> str:
-    """Human text for one table cell: thousands separators, shares as percentages."""
+def is_share(column: str) -> bool:
+    """Columns holding a fraction 0–1, shown as a percentage."""
+    return ("share" in column or column.startswith(("a_in_b", "b_in_a")) or column.endswith("_pct")
+            or column in ("fit", "score"))
+
+
+def format_cell(value, column: str) -> str:
+    """Human text for one cell: thousands separators, shares as percentages, km² to two places."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -85,13 +91,14 @@ def _cell(value, column: str) -> str:
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
-        if "share" in column or column.endswith("_pct") or column == "score":
-            return f"{100 * float(value):.1f}%"
+        v = float(value)
+        if is_share(column):
+            return f"{100 * v:.1f}%"
         if column.endswith("_km2"):
-            return f"{float(value):,.2f}"
-        if abs(value) >= 1000:
-            return f"{float(value):,.0f}"
-        return f"{float(value):.3g}"
+            return f"{v:,.2f}"
+        if v.is_integer() or abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:.3g}"
     return printable(str(value))
 
 
@@ -104,7 +111,7 @@ def _numeric_columns(frame: pd.DataFrame) -> list[bool]:
 def render_table(frame: pd.DataFrame, max_width: int = 40) -> str:
     """A fixed-width text table for the terminal: numbers right-aligned, long text cut."""
     columns = list(frame.columns)
-    rows = [[_cell(v, c) for c, v in zip(columns, row)] for row in frame.itertuples(index=False, name=None)]
+    rows = [[format_cell(v, c) for c, v in zip(columns, row)] for row in frame.itertuples(index=False, name=None)]
     rows = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in rows]
     numeric = _numeric_columns(frame)
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
@@ -135,7 +142,7 @@ def render_markdown(frame: pd.DataFrame) -> str:
     out = ["| " + " | ".join(esc(c) for c in columns) + " |",
            "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
     for row in frame.itertuples(index=False, name=None):
-        out.append("| " + " | ".join(esc(_cell(v, c)) for c, v in zip(columns, row)) + " |")
+        out.append("| " + " | ".join(esc(format_cell(v, c)) for c, v in zip(columns, row)) + " |")
     return "\n".join(out)
 
 

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from coterminosity.boundaries.metrics import classify, coterminosity_score, layer_score, split_units
-from coterminosity.boundaries.overlay import geometry_overlay, locate_points, membership_overlay, overlay
+from coterminosity.boundaries.overlay import geometry_overlay, locate_points, overlay
 from coterminosity.geo.build import build_layer, membership_from_table
 from coterminosity.geo.layer import BNG, Layer, Population
 

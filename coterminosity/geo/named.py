@@ -58,6 +58,19 @@ def _write_cache(frame: pd.DataFrame, path: Path) -> None:
         pass
 
 
+def _read_notes(cache: Path) -> list[str]:
+    """The notes (repairs, assumptions) saved beside a cache file."""
+    path = cache.with_suffix(".notes")
+    return path.read_text().splitlines() if path.is_file() else []
+
+
+def _write_notes(cache: Path, notes: list[str]) -> None:
+    try:
+        cache.with_suffix(".notes").write_text("\n".join(notes))
+    except OSError:
+        pass
+
+
 def _read_cache(path: Path, geo: bool) -> pd.DataFrame | None:
     if not path.is_file():
         return None
@@ -73,10 +86,9 @@ def _read_cache(path: Path, geo: bool) -> pd.DataFrame | None:
 def small_area_polygons(data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
     """All LSOA polygons in EPSG:27700, repaired and snapped to a 1 cm grid (cached)."""
     cache = _cache_file("lsoa11-polygons", ("lsoa11",), data_dir)
-    notes_file = cache.with_suffix(".notes")
     frame = _read_cache(cache, geo=True)
     if frame is not None:
-        notes = notes_file.read_text().splitlines() if notes_file.is_file() else []
+        notes = _read_notes(cache)
         return frame, notes
     path = dataset_path("lsoa11", data_dir)
     progress(f"reading {path.name} (32,844 LSOAs) and projecting to EPSG:27700 …")
@@ -97,10 +109,7 @@ def small_area_polygons(data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
     )
     frame["area_m2"] = frame.geometry.area
     _write_cache(frame, cache)
-    try:
-        notes_file.write_text("\n".join(notes))
-    except OSError:
-        pass
+    _write_notes(cache, notes)
     return frame, notes
 
 
@@ -177,14 +186,13 @@ def _named_layer(name: str, data_dir=None) -> Layer:
     cache = _cache_file(f"layer-{name}", recipe.needs, data_dir)
     members_file = cache.with_suffix(".members.parquet")
     frame = _read_cache(cache, geo=True)
-    notes_file = cache.with_suffix(".notes")
     if frame is not None:
         # Matching the lookup CSVs to the LSOAs is most of a warm start (~0.4 s a layer): cache it too.
         members = _read_cache(members_file, geo=False)
         if members is None:
             members = named_membership(name, data_dir).members
             _write_cache(members, members_file)
-        notes = notes_file.read_text().splitlines() if notes_file.is_file() else []
+        notes = _read_notes(cache)
         return Layer(frame, label=name, members=members, small_areas=SMALL_AREAS, notes=notes,
                      source=f"catalogue {name}", blocks=small_area_table(data_dir))
     membership = named_membership(name, data_dir)
@@ -194,28 +202,21 @@ def _named_layer(name: str, data_dir=None) -> Layer:
     layer = build_layer(fine, membership, name, coverage=True)
     layer.source = f"catalogue {name}"
     _write_cache(layer.frame, cache)
-    try:
-        notes_file.write_text("\n".join(layer.notes))
-    except OSError:
-        pass
+    _write_notes(cache, layer.notes)
     return layer
 
 
 def _file_layer_cached(name: str, data_dir=None) -> Layer:
     recipe = LAYERS[name]
     cache = _cache_file(f"layer-{name}", recipe.needs, data_dir)
-    notes_file = cache.with_suffix(".notes")
     frame = _read_cache(cache, geo=True)
     if frame is not None:
-        notes = notes_file.read_text().splitlines() if notes_file.is_file() else []
+        notes = _read_notes(cache)
         return Layer(frame, label=name, notes=notes, source=f"catalogue {name}")
     layer = read_layer(dataset_path(recipe.needs[0], data_dir), code_col=recipe.code_col, name_col=recipe.name_col,
                        label=name)
     _write_cache(layer.frame, cache)
-    try:
-        notes_file.write_text("\n".join(layer.notes))
-    except OSError:
-        pass
+    _write_notes(cache, layer.notes)
     return layer
 
 

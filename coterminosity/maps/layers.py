@@ -7,7 +7,6 @@ This is the hook other features use (places, catchments, scenarios): give a GeoD
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -18,6 +17,7 @@ import pandas as pd
 from shapely.geometry import mapping
 
 from ..geo.layer import BNG
+from ..report import format_cell
 from .elements import FeatureLayer, pane_name, safe_json
 from .geometry import auto_tolerance, simplify_coverage, to_display
 
@@ -28,23 +28,10 @@ DEFAULT_STYLE = {"color": "#444444", "weight": 1.2, "fill": True, "fillColor": "
 
 
 def format_value(column: str, value) -> str:
-    """Display text for one cell: counts with thousands separators, shares as percentages, areas in km²."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if "share" in column or column.startswith(("a_in_b", "b_in_a")) or column in ("fit", "score"):
-            return f"{100 * v:.1f}%"
-        if column.endswith("area_m2"):
-            return f"{v / 1e6:,.1f} km²"
-        if v.is_integer() or abs(v) >= 100:
-            return f"{v:,.0f}"
-        return f"{v:.3g}"
-    return str(value)
+    """Display text for one cell: as in the reports (:func:`~coterminosity.report.format_cell`), areas in km²."""
+    if column.endswith("area_m2") and isinstance(value, (int, float, np.integer, np.floating)) and not pd.isna(value):
+        return f"{float(value) / 1e6:,.1f} km²"
+    return format_cell(value, column)
 
 
 def _fields(fields: Sequence[str] | Mapping[str, str] | None, frame: pd.DataFrame, default: list[str]) -> dict[str, str]:
