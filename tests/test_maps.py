@@ -1,13 +1,15 @@
 """Maps: geometry kept topologically sound, numbers taken from the overlay, text escaped, pages that render.
 
 Browser tests open the pages in headless Chromium (Debian ``chromium``) with the network blocked,
-and write the README screenshots to docs/img/.
+and write the README screenshots (to docs/img/ when COTERM_SCREENSHOTS=docs/img).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +27,8 @@ from coterminosity.maps.elements import FeatureLayer, safe_json
 from coterminosity.maps.geometry import display_geometry, to_display
 
 REPO = Path(__file__).resolve().parents[1]
-IMG = REPO / "docs" / "img"
+# Screenshots go to a temporary folder; COTERM_SCREENSHOTS=docs/img refreshes the README's images.
+IMG = Path(os.environ.get("COTERM_SCREENSHOTS") or tempfile.mkdtemp(prefix="coterm-screenshots-"))
 NASTY = "<script>alert(1)</script>"
 NASTY_IMG = '<img src=x onerror="alert(2)">'
 LINCOLNSHIRE_STP, LINCOLNSHIRE_CC = "E54000013", "E10000019"
@@ -401,6 +404,7 @@ def test_browser_focus_map_and_fragment(real, tmp_path):
         log = b.open(page)
         assert log.errors == [] and log.blocked == []
         assert pane_counts(b) == expected
+        IMG.mkdir(parents=True, exist_ok=True)
         b.screenshot(IMG / "focus.png")
         b.hover(*screen_point(b, *inside_point(stp.frame, code)))
         assert any("Lancashire and South Cumbria" in t for t in tooltips(b))
