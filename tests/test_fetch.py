@@ -576,3 +576,11 @@ def test_cli_fetch_all_notes_the_manual_dataset(server, tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert sum(line.startswith("fetched ") for line in err.splitlines()) == len(DATASETS) - 1
     assert f"not fetched {POPULATION}: must be downloaded by hand" in err
+
+
+def test_fetch_folder_creates_a_new_data_dir(tmp_path):
+    """`coterm data fetch NAME --data-dir NEW` fetches into a folder that does not exist yet."""
+    from coterminosity.geo.fetch import fetch_folder
+
+    target = tmp_path / "new" / "data"
+    assert fetch_folder(target) == target and target.is_dir()

@@ -76,7 +76,10 @@ def source_url(ds: Dataset, base_url: str | None = None) -> str:
 
 def fetch_folder(data_dir: str | os.PathLike | None = None) -> Path:
     """Where fetched files go: ``--data-dir``, else ``$COTERM_DATA``, else the user cache (created)."""
-    folder = resolve_data_dir(data_dir)
+    if data_dir and not Path(data_dir).expanduser().exists():
+        folder = Path(data_dir).expanduser()  # a new folder to fetch into
+    else:
+        folder = resolve_data_dir(data_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
