@@ -225,10 +225,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     built = build_layer(fine, membership, label, coverage=fine.members is not None)
     population = load_pop(args)
     if population is not None:
-        from .boundaries.overlay import overlay
+        from .boundaries.overlay import population_by_unit
 
-        own = overlay(built, built, population)
-        built.frame["population"] = built.frame["code"].map(own.a_units.set_index("code")["population"]).fillna(0)
+        built.frame["population"] = population_by_unit(built, population).to_numpy()
     write_layer(built.frame, args.output)
     print(f"built {len(built)} units from {len(membership.members):,} of {len(fine):,} {fine.label} units "
           f"→ {args.output}", file=sys.stderr)
@@ -380,10 +379,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
         frame = after.frame[["code", "name", "geometry"]].copy()
         if population is not None:
-            from .boundaries.overlay import overlay
+            from .boundaries.overlay import population_by_unit
 
-            own = overlay(after, after, population)
-            frame.insert(2, "population", frame["code"].map(own.a_units.set_index("code")["population"]).fillna(0))
+            frame.insert(2, "population", population_by_unit(after, population).to_numpy())
         frame["moved"] = frame["code"].isin(affected)
         write_layer(frame, args.output_layer)
         print(f"wrote {args.output_layer} ({len(frame)} footprints, {len(affected)} rebuilt)", file=sys.stderr)

@@ -188,3 +188,10 @@ def overlay(a: Layer, b: Layer, population: Population | None = None, *, method:
             raise ValueError("membership overlay needs both layers (and the population) on the same small areas")
         return membership_overlay(a, b, population, small_table if small_table is not None else a.blocks)
     return geometry_overlay(a, b, population, sliver_share=sliver_share, sliver_area=sliver_area)
+
+
+def population_by_unit(layer: Layer, population: Population) -> pd.Series:
+    """Population of each unit of ``layer`` (by code), summed over its small areas when membership
+    is known, else from the population points inside it."""
+    totals = overlay(layer, layer, population).a_units.set_index("code")["population"]
+    return layer.frame["code"].map(totals).fillna(0.0)
