@@ -71,6 +71,15 @@ def test_point_on_shared_edge_counted_once():
     assert west.a_in_b_population == pytest.approx(15 / 45)
 
 
+def test_point_on_an_edge_of_both_layers_lands_in_a_real_pair():
+    # B is A with its units listed in the other order: the edge point at x = 50 goes to A's
+    # first unit (west), and must then go to B's west too, not to B's first unit (east), whose
+    # intersection with A's west is only a line.
+    reversed_halves = layer("B", [("east", box(50, 0, 100, 100)), ("west", box(0, 0, 50, 100))])
+    t = geometry_overlay(HALVES, reversed_halves, population([(50, 50, 7)]))
+    assert t.pairs[["a_code", "b_code", "population"]].values.tolist() == [["east", "east", 0], ["west", "west", 7]]
+
+
 def test_locate_points_gives_each_point_one_polygon():
     polys = [box(0, 0, 50, 100), box(50, 0, 100, 100)]
     pts = [shapely.Point(X0 + 50, Y0 + 50), shapely.Point(X0 + 10, Y0 + 10), shapely.Point(X0 + 500, Y0)]

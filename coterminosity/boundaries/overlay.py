@@ -110,14 +110,17 @@ def membership_overlay(a: Layer, b: Layer, population: Population | None = None,
     return PairTable(pairs, a_units, b_units, a.label, b.label, "membership", weights, notes)
 
 
-def locate_points(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+def locate_points(points: np.ndarray, polygons: np.ndarray, prefer: np.ndarray | None = None) -> np.ndarray:
     """Index of the polygon holding each point, -1 if none. A point on a shared edge goes to
-    the first polygon (lowest index) that touches it, so every point is counted exactly once."""
+    the first polygon (lowest index) that touches it, so every point is counted exactly once.
+    ``prefer(pt_idx, poly_idx) -> bool array`` marks candidates that win before the lowest index.
+    """
     tree = shapely.STRtree(polygons)
     pt_idx, poly_idx = tree.query(points, predicate="intersects")
     out = np.full(len(points), -1, dtype=np.int64)
     if len(pt_idx):
-        order = np.lexsort((poly_idx, pt_idx))
+        rank = ~prefer(pt_idx, poly_idx) if prefer is not None else np.zeros(len(pt_idx), dtype=bool)
+        order = np.lexsort((poly_idx, rank, pt_idx))
         pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
         first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
         out[pt_sorted[first]] = poly_sorted[first]
@@ -148,7 +151,11 @@ def geometry_overlay(a: Layer, b: Layer, population: Population | None = None, *
     if population is not None:
         pts = np.asarray(population.points.geometry.values, dtype=object)
         counts = population.points["population"].to_numpy(dtype=float)
-        pa, pb = locate_points(pts, ga), locate_points(pts, gb)
+        pa = locate_points(pts, ga)
+        # A point on an edge of both layers goes to a B that really overlaps its A (area > 0), so
+        # it never creates a pair of units that only touch.
+        overlapping = ia[area > 0] * len(gb) + ib[area > 0]
+        pb = locate_points(pts, gb, prefer=lambda p, q: np.isin(pa[p] * len(gb) + q, overlapping))
         located = pd.DataFrame({"ai": pa, "bi": pb, "population": counts, "small_areas": 1})
         for units, idx in ((a_units, pa), (b_units, pb)):
             units["population"] = np.bincount(idx[idx >= 0], weights=counts[idx >= 0], minlength=len(units))
