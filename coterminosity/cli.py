@@ -65,6 +65,16 @@ def _share(text: str) -> float:
     return value
 
 
+def report(args: argparse.Namespace, frame, *, header: list[str] | None = None, footer: list[str] | None = None,
+           meta: dict | None = None) -> None:
+    """Render a table in the asked format to stdout or ``-o``. CSV carries only the table, so its
+    header and footer lines (method, weights, repairs, layer lines) go to stderr instead."""
+    if args.format == "csv" and not os.environ.get("COTERM_QUIET"):
+        for line in (header or []) + (footer or []):
+            print(line, file=sys.stderr)
+    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+
+
 def load(args: argparse.Namespace, spec: str):
     """A Layer for a catalogue name or a file, using the command's data and column options."""
     from .geo.named import load_layer
@@ -148,7 +158,7 @@ def cmd_overlay(args: argparse.Namespace) -> int:
             "slivers": table.slivers, "score": score.score, "whole_unions": score.whole_unions,
             "units": score.units, "split_b": score.split_b, "in_split_b": score.in_split_b,
             "code_changes": changes.to_dict("records"), "notes": header[1:]}
-    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+    report(args, frame, header=header, footer=footer, meta=meta)
     return 0
 
 
@@ -172,9 +182,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     frame = result.table
     if args.format in ("table", "markdown") and not args.all_columns:
         frame = compact_summary(frame, [l.label for l in layers])
-    emit(render(frame, args.format, header=header, footer=result.lines,
+    report(args, frame, header=header, footer=result.lines,
                 meta={"footprints": footprints.label, "against": [l.label for l in layers], "by": result.by,
-                      "threshold": args.threshold, "layer_lines": result.lines}), args.output)
+                      "threshold": args.threshold, "layer_lines": result.lines})
     return 0
 
 
@@ -280,8 +290,8 @@ def cmd_places(args: argparse.Namespace) -> int:
                   "places; overlap = in two or more of them; spill = its places' area outside it",
                   "tiles = gap, overlap and spill each under the sliver tolerance and holding nobody"]
         footer = [f"{int(table['tiles'].sum())} of {len(table)} footprints tiled exactly by the proposed places"]
-        emit(render(table, args.format, header=header + proposed.notes, footer=footer,
-                    meta={"footprints": footprints.label, "proposed": proposed.label}), args.output)
+        report(args, table, header=header + proposed.notes, footer=footer,
+                    meta={"footprints": footprints.label, "proposed": proposed.label})
         return 0
     units = load(args, args.with_layer or PLACE_LAYERS[args.by])
     result = places(footprints, units, population, by=args.weight, threshold=args.threshold,
@@ -306,11 +316,10 @@ def cmd_places(args: argparse.Namespace) -> int:
     frame = per if args.per_footprint else table
     if args.format == "table" and not args.per_footprint:
         frame = frame.drop(columns=["footprint"])
-    emit(render(frame, args.format, header=header, footer=footer,
+    report(args, frame, header=header, footer=footer,
                 meta={"footprints": footprints.label, "units": units.label, "by": result.by,
                       "method": result.method, "min_share": args.min_share, "threshold": args.threshold,
-                      "per_footprint": per.to_dict("records") if not args.per_footprint else None}),
-         args.output)
+                      "per_footprint": per.to_dict("records") if not args.per_footprint else None})
     return 0
 
 
@@ -346,9 +355,9 @@ def cmd_spanners(args: argparse.Namespace) -> int:
             frame[col] = frame[col].astype(str).where(~repeat, "")
     else:
         frame = wide
-    emit(render(frame, args.format, header=header, footer=footer,
+    report(args, frame, header=header, footer=footer,
                 meta={"layer": layer.label, "across": footprints.label, "by": by, "spanners": len(wide),
-                      "units": len(table.b_units)}), args.output)
+                      "units": len(table.b_units)})
     return 0
 
 
@@ -392,10 +401,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     frame = result.table
     if args.format in ("table", "markdown"):
         frame = format_comparison(frame)
-    emit(render(frame, args.format, header=header, footer=footer,
+    report(args, frame, header=header, footer=footer,
                 meta={"scenario": scenario.to_dict(), "affected": affected, "by": result.by,
-                      "threshold": args.threshold, "before": result.lines_before, "after": result.lines_after}),
-         args.output)
+                      "threshold": args.threshold, "before": result.lines_before, "after": result.lines_after})
     return 0
 
 
@@ -536,7 +544,7 @@ def cmd_containment(args: argparse.Namespace) -> int:
         frame = fp
     meta = {"flows": str(args.flows), "footprints": footprints.label, "people": flows.total,
             "overall_containment": kept / total if total else None, "notes": header[1:]}
-    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+    report(args, frame, header=header, footer=footer, meta=meta)
     return 0
 
 
@@ -585,8 +593,8 @@ def cmd_catchments(args: argparse.Namespace) -> int:
         table = table[["dest", "name", "small_code", "patients", "share", "cum_share", "in_catchment"]]
     footer = [f"median catchment: {frame['small_areas'].median():,.0f} small areas holding "
               f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
-    emit(render(table, args.format, header=header + flows.notes, footer=footer,
-                meta={"flows": str(args.flows), "share": args.share, "small_areas": small.label}), args.output)
+    report(args, table, header=header + flows.notes, footer=footer,
+                meta={"flows": str(args.flows), "share": args.share, "small_areas": small.label})
     return 0
 
 
@@ -659,7 +667,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     if args.format == "table":  # long cells are cut in the terminal table: give the sources in full below it
         footer = [f"{r.name}: {r.source}" for r in frame.itertuples()] + footer
         frame = frame.drop(columns=["title", "source"])
-    emit(render(frame, args.format, header=header, footer=footer, meta={"data_dir": str(folder)}), args.output)
+    report(args, frame, header=header, footer=footer, meta={"data_dir": str(folder)})
     return 0
 
 

@@ -126,3 +126,13 @@ def test_build_reports_missing_units(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "listed more than once (e.g. a)" in err and "missing from the lookup (e.g. b)" in err
     assert not out.exists()
+
+
+def test_csv_keeps_stdout_clean_and_says_the_rest_on_stderr(square_and_halves, capsys, monkeypatch):
+    monkeypatch.delenv("COTERM_QUIET", raising=False)
+    a, b = square_and_halves
+    assert main(["overlay", str(a), str(b), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].startswith("code,name,area_m2,class")
+    assert "method: geometry" in captured.err and "threshold: 0.98" in captured.err
+    assert "a vs b (by area, threshold 0.98)" in captured.err

@@ -75,6 +75,18 @@ def first_holder(rects, x, y) -> int:
     return next(i for i, (x1, y1, x2, y2) in enumerate(rects) if x1 <= x <= x2 and y1 <= y <= y2)
 
 
+def overlap(r, s) -> float:
+    """Area shared by two rectangles (x1, y1, x2, y2)."""
+    return max(0, min(r[2], s[2]) - max(r[0], s[0])) * max(0, min(r[3], s[3]) - max(r[1], s[1]))
+
+
+def b_holder(a_rect, b_rects, x, y) -> int:
+    """Brute force for B: among the rectangles holding (x, y), the lowest-index one that really
+    overlaps the point's A unit (so a point on both layers' edges never makes a touching pair)."""
+    holders = [j for j, (x1, y1, x2, y2) in enumerate(b_rects) if x1 <= x <= x2 and y1 <= y <= y2]
+    return next((j for j in holders if overlap(a_rect, b_rects[j]) > 0), holders[0])
+
+
 def keyed(table) -> pd.DataFrame:
     return table.pairs.set_index(["a_code", "b_code"]).sort_index()
 
@@ -107,7 +119,8 @@ def test_shares_sum_to_one_and_population_is_conserved(data):
     expect_b = np.zeros(len(b_rects))
     expect_pair: dict[tuple[str, str], float] = {}
     for x, y, w in points:
-        i, j = first_holder(a_rects, x, y), first_holder(b_rects, x, y)
+        i = first_holder(a_rects, x, y)
+        j = b_holder(a_rects[i], b_rects, x, y)
         expect_a[i] += w
         expect_b[j] += w
         expect_pair[(f"A{i}", f"B{j}")] = expect_pair.get((f"A{i}", f"B{j}"), 0.0) + w
@@ -117,6 +130,7 @@ def test_shares_sum_to_one_and_population_is_conserved(data):
         expect_b.tolist()
     got_pair = {k: v for k, v in keyed(table)["population"].items() if v > 0}
     assert got_pair == {k: v for k, v in expect_pair.items() if v > 0}
+    assert (pairs.loc[pairs["population"] > 0, "area_m2"] > 0).all()  # people only in real overlaps
     # Population shares sum to 1 for every unit holding anyone.
     held = pairs.groupby("a_code")["a_in_b_population"].sum()
     held = held[table.a_units.set_index("code").loc[held.index, "population"] > 0]
