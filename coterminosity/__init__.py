@@ -1,7 +1,65 @@
 """coterminosity: review health-service boundaries in England.
 
 Small public API: read layers into :class:`Layer` objects, overlay two layers into a
-:class:`PairTable`, classify units and score a layer, then map or report the result.
+:class:`PairTable`, classify units and score a layer, then map or report the result::
+
+    import coterminosity as ct
+
+    stp, councils = ct.load_layer("stp17"), ct.load_layer("upper17")
+    table = ct.overlay(stp, councils, ct.load_population())
+    classes = ct.classify(table, by="population", threshold=0.98)
+    m = ct.build_map(stp, [ct.compare(stp, councils, ct.load_population())])
+
+Names are imported on first use, so ``import coterminosity`` (and the ``coterm`` command's
+start-up) stays light.
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Layer": "coterminosity.geo.layer",
+    "Population": "coterminosity.geo.layer",
+    "read_layer": "coterminosity.geo.read",
+    "load_layer": "coterminosity.geo.named",
+    "load_population": "coterminosity.geo.named",
+    "build_layer": "coterminosity.geo.build",
+    "membership_from_table": "coterminosity.geo.build",
+    "PairTable": "coterminosity.boundaries.overlay",
+    "overlay": "coterminosity.boundaries.overlay",
+    "classify": "coterminosity.boundaries.metrics",
+    "coterminosity_score": "coterminosity.boundaries.metrics",
+    "layer_score": "coterminosity.boundaries.metrics",
+    "split_units": "coterminosity.boundaries.metrics",
+    "summarise": "coterminosity.boundaries.summary",
+    "places": "coterminosity.boundaries.places",
+    "check_proposed": "coterminosity.boundaries.places",
+    "find_spanners": "coterminosity.boundaries.spanners",
+    "Scenario": "coterminosity.boundaries.scenario",
+    "load_scenario": "coterminosity.boundaries.scenario",
+    "apply_scenario": "coterminosity.boundaries.scenario",
+    "containment": "coterminosity.boundaries.catchments",
+    "catchment_layer": "coterminosity.boundaries.catchments",
+    "compare": "coterminosity.maps",
+    "build_map": "coterminosity.maps",
+    "render_html": "coterminosity.maps",
+    "render_fragment": "coterminosity.maps",
+    "CotermError": "coterminosity.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'coterminosity' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
