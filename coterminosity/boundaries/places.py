@@ -61,17 +61,8 @@ def select_footprints(footprints: Layer, wanted: list[str] | None) -> Layer:
     if not wanted:
         return footprints
     frame = footprints.frame
-    keep = []
-    for item in wanted:
-        hit = frame.index[(frame["code"] == item) | (frame["name"].str.casefold() == item.casefold())]
-        if not len(hit):
-            hit = frame.index[frame["name"].str.casefold().str.contains(item.casefold(), regex=False)]
-        if len(hit) != 1:
-            what = "no" if not len(hit) else f"{len(hit)}"
-            raise CotermError(f"{footprints.label}: {what} footprints match {item!r}; give a code (e.g. "
-                              f"{frame['code'].iloc[0]}) or an exact name")
-        keep.append(hit[0])
-    sub = frame.loc[sorted(set(keep))].reset_index(drop=True)
+    keep = {footprints.find(item, "footprints") for item in wanted}
+    sub = frame[frame["code"].isin(keep)].reset_index(drop=True)
     members = None
     if footprints.members is not None:
         members = footprints.members[footprints.members["code"].isin(set(sub["code"]))].reset_index(drop=True)

@@ -153,24 +153,11 @@ def save_scenario(scenario: Scenario, path: str | Path, resolved: list[ResolvedM
 # ---------------------------------------------------------------- resolving units
 
 
-def _match(layer: Layer, token: str) -> list[str]:
-    """Codes in ``layer`` whose code or name is ``token`` (whole, case-insensitive), else a unique part of a name."""
-    frame = layer.frame
-    hit = frame.loc[frame["code"] == token, "code"].tolist()
-    if hit:
-        return hit
-    names = frame["name"].astype(str).str.casefold()
-    hit = frame.loc[names == token.casefold(), "code"].tolist()
-    if hit:
-        return hit
-    return frame.loc[names.str.contains(token.casefold(), regex=False), "code"].tolist()
-
-
 def _find_unit(token: str, units: list[Layer]) -> tuple[Layer, str] | None:
     """The first unit layer with exactly one match for ``token``, preferring whole matches; error if ambiguous."""
     partial = []
     for layer in units:
-        codes = _match(layer, token)
+        codes = layer.match(token)
         whole = [c for c in codes if c == token or layer.names()[c].casefold() == token.casefold()]
         if whole:
             return layer, whole[0]
@@ -214,14 +201,7 @@ def resolve_unit(text: str, units: list[Layer]) -> tuple[list[str], str, set[str
 
 def resolve_footprint(text: str, footprints: Layer) -> str:
     """A footprint code from a code or name."""
-    codes = _match(footprints, text)
-    whole = [c for c in codes if c == text or footprints.names()[c].casefold() == text.casefold()]
-    codes = whole or codes
-    if len(codes) != 1:
-        what = "no" if not codes else f"{len(codes)}"
-        raise CotermError(f"{footprints.label}: {what} footprints match {text!r}; give a footprint code "
-                          f"(e.g. {footprints.frame['code'].iloc[0]}) or its whole name")
-    return codes[0]
+    return footprints.find(text, "footprints")
 
 
 def resolve_moves(footprints: Layer, scenario: Scenario, units: list[Layer]) -> tuple[pd.DataFrame, list[ResolvedMove]]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from ..errors import InputError
+
 BNG = "EPSG:27700"  # British National Grid: metres, for every area and distance
 
 
@@ -44,6 +46,28 @@ class Layer:
     def names(self) -> dict[str, str]:
         """Code → name, for labelling tables."""
         return dict(zip(self.frame["code"], self.frame["name"]))
+
+    def match(self, query: str) -> list[str]:
+        """Codes of the units ``query`` names: the code, else the whole name, else a part of names
+        (all case-insensitive); the first of these that matches anything."""
+        q = query.strip().casefold()
+        codes = self.frame["code"].astype(str)
+        names = self.frame["name"].astype(str).str.casefold()
+        for hits in (codes.str.casefold() == q, names == q, names.str.contains(q, regex=False)):
+            if hits.any():
+                return codes[hits].tolist()
+        return []
+
+    def find(self, query: str, what: str = "units") -> str:
+        """The one code ``query`` names (see :meth:`match`), or a one-line error listing the candidates."""
+        hits = self.match(query)
+        if len(hits) == 1:
+            return hits[0]
+        names = self.names()
+        some = f" ({'; '.join(f'{names[c]} {c}' for c in hits[:5])})" if hits else ""
+        example = self.frame["code"].iloc[0] if len(self.frame) else "a code"
+        raise InputError(f"{self.label}: {len(hits) or 'no'} {what} match {query!r}{some}; "
+                         f"give a code (e.g. {example}) or the whole name")
 
     def shares_blocks_with(self, other: "Layer") -> bool:
         """True when both layers are unions of the same small areas (the exact, fast path)."""

@@ -82,19 +82,7 @@ def compare(footprints: Layer, layer: Layer, population: Population | None = Non
 
 def find_footprint(footprints: Layer, query: str) -> str:
     """The code of the footprint named by ``query``: exact code, exact name, or one name containing it."""
-    frame = footprints.frame
-    q = query.strip().lower()
-    codes = frame["code"].astype(str)
-    names = frame["name"].astype(str)
-    for hits in (frame[codes.str.lower() == q], frame[names.str.lower() == q],
-                 frame[names.str.lower().str.contains(q, regex=False)]):
-        if len(hits) == 1:
-            return str(hits["code"].iloc[0])
-        if len(hits) > 1:
-            some = "; ".join(f"{r.name} ({r.code})" for r in hits.head(5).itertuples())
-            raise InputError(f"--focus {query!r} matches {len(hits)} {footprints.label} units ({some}); give a code")
-    raise InputError(f"--focus {query!r}: no {footprints.label} unit has that code or name; "
-                     f"`coterm overlay {footprints.label} …` lists them")
+    return footprints.find(query, "footprints")
 
 
 def neighbourhood(footprints: Layer, comparisons: list[Comparison], code: str) -> dict[str, set[str]]:
