@@ -362,7 +362,7 @@ def cmd_spanners(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from .boundaries.scenario import Move, Scenario, compare, load_scenario, run_moves, save_scenario
+    from .boundaries.scenario import DEFAULT_AGAINST, Move, Scenario, compare, load_scenario, run_moves, save_scenario
 
     scenario = load_scenario(args.moves) if args.moves else Scenario([])
     scenario.moves += [Move.parse(m) for m in args.move or []]
@@ -376,10 +376,13 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         raise CotermError("give at least one --move UNIT=FOOTPRINT, or --moves FILE")
     before = load(args, scenario.footprints)
     units = [load(args, spec) for spec in scenario.units]
-    after, moves, affected = run_moves(before, scenario, args.data_dir, units=units, geometry=bool(args.output_layer))
     population = load_pop_default(args)
-    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17", "lad17", "ccg17"])]
-    result = compare(before, after, against, population, affected, moves, by=args.weight, threshold=args.threshold)
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or DEFAULT_AGAINST)]
+    # Layers drawn separately are overlaid by geometry: the moved footprints must then be redrawn too.
+    redraw = bool(args.output_layer) or not all(before.shares_blocks_with(layer) for layer in against)
+    after, moves, affected = run_moves(before, scenario, args.data_dir, units=units, geometry=redraw)
+    result = compare(before, after, against, population, affected, moves, by=args.weight, threshold=args.threshold,
+                     **sliver_kwargs(args))
     if args.save:
         save_scenario(scenario, args.save, moves)
         print(f"wrote {args.save}", file=sys.stderr)

@@ -136,3 +136,9 @@ def test_csv_keeps_stdout_clean_and_says_the_rest_on_stderr(square_and_halves, c
     assert captured.out.splitlines()[0].startswith("code,name,area_m2,class")
     assert "method: geometry" in captured.err and "threshold: 0.98" in captured.err
     assert "a vs b (by area, threshold 0.98)" in captured.err
+
+
+def test_weighting_by_population_needs_a_population(square_and_halves, capsys):
+    a, b = square_and_halves
+    assert main(["overlay", str(a), str(b), "--by", "population"]) == 2
+    one_error_line(capsys, "cannot weight by population", "add --population")

@@ -413,3 +413,13 @@ def test_browser_focus_map_and_fragment(real, tmp_path):
         assert pane_counts(b) == expected
         assert b.evaluate("document.querySelector('h1').innerText") == "Review"
         assert b.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height") == 640
+
+
+@pytest.mark.realdata
+def test_cli_map_of_a_drawn_footprint_file(tmp_path, capsys, data_dir):
+    """Footprints with no LSOA membership (a drawn file) against catalogue councils: drawn by geometry."""
+    page = tmp_path / "lad13.html"
+    assert main(["-q", "map", "lad13", "--data-dir", str(data_dir), "-o", str(page)]) == 0
+    err = capsys.readouterr().err
+    assert "lad13: footprints (326): 326" in err and "upper17: units (152): 152" in err
+    assert page.stat().st_size < 5_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import geopandas as gpd
@@ -294,3 +295,15 @@ def test_map_draws_a_saved_scenario(tmp_path, capsys, data_dir):
     assert "split between stp17 units (1): 1" in before
     assert "split between stp17 (bassetlaw) units (0): 0" in after
     assert "stp17 after scenario bassetlaw" in page.read_text()
+
+
+@pytest.mark.realdata
+def test_scenario_against_a_drawn_layer_redraws_the_moved_footprints(capsys, data_dir):
+    """Against a separately drawn layer (geometry overlay) the after-figures come from redrawn footprints."""
+    assert main(["-q", "scenario", "--move", "NHS Bassetlaw CCG=Nottinghamshire", "--against", "lad13",
+                 "--format", "csv", "--data-dir", str(data_dir)]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str)
+    pop = rows[(rows.scope == "E54000009") & (rows.metric == "population")].iloc[0]
+    assert (pop.before, pop.after) == ("1526479.0", "1409020.0")
+    touches = rows[(rows.scope == "E54000009") & (rows.metric == "touches")].iloc[0]
+    assert (touches.before, touches.after) == ("5", "4")

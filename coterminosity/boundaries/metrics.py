@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import CotermError
 from .overlay import WEIGHT_COLUMN, PairTable
 
 CLASSES = ("coterminous", "nested", "contains", "partial", "split")
@@ -33,7 +34,8 @@ def pick_weight(table: PairTable, by: str | None) -> str:
     if by is None:
         return "population" if "population" in table.weights else "area"
     if by not in table.weights:
-        raise ValueError(f"cannot weight by {by}: this overlay has {', '.join(table.weights)}")
+        hint = " (add --population)" if by == "population" else ""
+        raise CotermError(f"cannot weight by {by}: this overlay has {', '.join(table.weights)}{hint}")
     return by
 
 

@@ -28,7 +28,7 @@ import shapely
 
 from ..errors import CotermError
 from ..geo.layer import Layer, Population
-from .metrics import DEFAULT_THRESHOLD
+from .metrics import DEFAULT_THRESHOLD, pick_weight
 from .overlay import SLIVER_AREA_M2, SLIVER_SHARE, WEIGHT_COLUMN, locate_points, overlay
 
 NEIGHBOURHOOD_MIN = 30_000
@@ -75,10 +75,7 @@ def places(footprints: Layer, units: Layer, population: Population | None = None
            low: int = NEIGHBOURHOOD_MIN, high: int = NEIGHBOURHOOD_MAX, **overlay_options) -> Places:
     """Split each footprint into places (footprint ∩ unit), flag fragments and slivers, count neighbourhoods."""
     table = overlay(footprints, units, population, **overlay_options)
-    if by is None:
-        by = "population" if "population" in table.weights else "area"
-    if by not in table.weights:
-        raise CotermError(f"places: cannot weight by {by}; this overlay has {', '.join(table.weights)}")
+    by = pick_weight(table, by)
     col = WEIGHT_COLUMN[by]
     pairs = table.pairs
     has_pop = "population" in table.weights

@@ -322,13 +322,18 @@ def _change(before, after):
 
 
 def compare(before: Layer, after: Layer, against: list[Layer], population: Population | None, affected: list[str],
-            moves: list[ResolvedMove], *, by: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
-    """Re-run overlay, classes and layer scores before and after; one row per metric that could change."""
+            moves: list[ResolvedMove], *, by: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+            **overlay_options) -> Comparison:
+    """Re-run overlay, classes and layer scores before and after; one row per metric that could change.
+
+    A compared layer not built from the footprints' small areas is overlaid by geometry, so
+    ``after`` must then carry the rebuilt geometry (``run_moves(..., geometry=True)``).
+    """
     rows, lines_b, lines_a = [], [], []
     weight = None
     names = {**before.names(), **after.names()}
     for i, layer in enumerate(against):
-        tb, ta = overlay(before, layer, population), overlay(after, layer, population)
+        tb, ta = overlay(before, layer, population, **overlay_options), overlay(after, layer, population, **overlay_options)
         weight = pick_weight(tb, by)
         col = WEIGHT_COLUMN[weight]
         classes_b, classes_a = classify(tb, weight, threshold), classify(ta, weight, threshold)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import CotermError
 from ..geo.layer import Layer, Population
+from .metrics import pick_weight
 from .overlay import WEIGHT_COLUMN, PairTable, overlay
 
 
@@ -19,8 +19,7 @@ def spanner_pieces(table: PairTable, by: str) -> pd.DataFrame:
 
     ``table`` is an overlay of footprints (A) on the unit layer (B).
     """
-    if by not in table.weights:
-        raise CotermError(f"spanners: cannot weight by {by}; this overlay has {', '.join(table.weights)}")
+    by = pick_weight(table, by)
     col = WEIGHT_COLUMN[by]
     real = table.real()
     real = real[real[col] > 0]
@@ -59,6 +58,5 @@ def find_spanners(layer: Layer, footprints: Layer, population: Population | None
                   **overlay_options) -> tuple[pd.DataFrame, pd.DataFrame, PairTable, str]:
     """Units of ``layer`` in more than one of ``footprints``: (wide table, long table, overlay, weight)."""
     table = overlay(footprints, layer, population, **overlay_options)
-    if by is None:
-        by = "population" if "population" in table.weights else "area"
+    by = pick_weight(table, by)
     return spanners(table, by), spanner_pieces(table, by), table, by

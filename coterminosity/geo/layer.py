@@ -12,7 +12,7 @@ from ..errors import InputError
 BNG = "EPSG:27700"  # British National Grid: metres, for every area and distance
 
 
-@dataclass
+@dataclass(eq=False)  # layers are compared by identity, never by their frames
 class Layer:
     """A boundary layer in EPSG:27700 with ``code``, ``name`` and ``geometry`` columns.
 
@@ -79,7 +79,7 @@ class Layer:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class Population:
     """Population points: one point per small area (``code``, ``population``, ``geometry``).
 
