@@ -47,12 +47,20 @@ def add_population_options(p: argparse.ArgumentParser) -> None:
 def add_threshold_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=("population", "area", "small_areas"),
                    help="weight for shares and classes (default: population when given, else area)")
-    p.add_argument("--threshold", type=_share, default=0.98,
+    p.add_argument("--threshold", type=_threshold, default=0.98,
                    help="share that counts as whole (default 0.98): coterminous/nested/contains use it")
     p.add_argument("--sliver-share", type=_share, default=None,
                    help="geometry overlays: pieces under this share of the smaller unit's area (and no people) are slivers "
                         "(default 0.001)")
     p.add_argument("--sliver-area", type=float, default=None, help="geometry overlays: ... or under this many m² (default 1)")
+
+
+def _threshold(text: str) -> float:
+    """A share above one half: below that, two units could both hold 'the whole' of a third."""
+    value = _share(text)
+    if value <= 0.5:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0.5 (a unit is whole in another at ≥ this share)")
+    return value
 
 
 def _share(text: str) -> float:
@@ -135,9 +143,15 @@ def cmd_overlay(args: argparse.Namespace) -> int:
     if not changes.empty:
         footer.append(f"same area, different code ({len(changes)}): " + "; ".join(
             f"{r.name} {r.code} = {r.best_code}" for r in changes.itertuples()))
-    worst = classes.sort_values("share_in_best").head(args.worst)
-    footer.append("worst fits: " + "; ".join(f"{r.name} ({r.code}) {r.share_in_best:.1%} in {r.best_name}"
-                                             for r in worst.itertuples()))
+    matched = classes[classes["best_code"].notna()]
+    worst = matched.sort_values("share_in_best").head(args.worst)
+    if len(worst):
+        footer.append("worst fits: " + "; ".join(f"{r.name} ({r.code}) {r.share_in_best:.1%} in {r.best_name}"
+                                                 for r in worst.itertuples()))
+    alone = classes[classes["best_code"].isna()]
+    if len(alone):
+        footer.append(f"{len(alone)} {a.label} units overlap no {b.label} unit: " +
+                      "; ".join(f"{r.name} ({r.code})" for r in alone.head(20).itertuples()))
     split_b = split_units(table, by, args.threshold)
     if len(split_b):
         footer.append(f"{b.label} units split between {a.label} units ({len(split_b)}): " +
@@ -255,7 +269,7 @@ def add_weight_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-population", action="store_true", help="weight by area only (no population)")
     p.add_argument("--weight", choices=("population", "area", "small_areas"),
                    help="weight for shares (default: population, else area)")
-    p.add_argument("--threshold", type=_share, default=0.98, help="share that counts as whole (default 0.98)")
+    p.add_argument("--threshold", type=_threshold, default=0.98, help="share that counts as whole (default 0.98)")
     p.add_argument("--sliver-share", type=_share, default=None,
                    help="geometry overlays: pieces under this share of the smaller unit's area (and no people) are "
                         "slivers (default 0.001)")
@@ -432,7 +446,7 @@ def format_comparison(table):
 
 # ---------------------------------------------------------------- catchments, containment (issue 5)
 
-GEO_SUFFIXES = (".gpkg", ".geojson", ".json", ".parquet", ".geoparquet", ".shp")
+GEO_SUFFIXES = (".gpkg", ".geojson", ".parquet", ".geoparquet", ".shp")  # .json stays the JSON report
 
 
 def add_flow_options(p: argparse.ArgumentParser) -> None:

@@ -380,3 +380,9 @@ def test_real_lsoas_leaky_flows_match_pandas(tmp_path, lookup, capsys):
     want = kept.groupby(lookup["STP17CD"]).sum() / lookup.groupby("STP17CD")["population"].sum()
     assert np.allclose(table["containment_share"].sort_index(), want.sort_index())
     assert (want < 1).sum() >= 5  # districts that cross STP lines make the check bite
+
+
+def test_catchments_with_every_count_zero_is_a_clear_error(small):
+    pairs = pd.DataFrame({"origin": ["s1", "s2"], "dest": ["dA", "dA"], "count": [0.0, 0.0]})
+    with pytest.raises(CotermError, match="every count is 0"):
+        catchment_layer(pairs, small, 0.8)

@@ -142,3 +142,29 @@ def test_weighting_by_population_needs_a_population(square_and_halves, capsys):
     a, b = square_and_halves
     assert main(["overlay", str(a), str(b), "--by", "population"]) == 2
     one_error_line(capsys, "cannot weight by population", "add --population")
+
+
+def test_units_overlapping_nothing_are_named_not_scored_as_nan(tmp_path, square_and_halves, capsys):
+    far = write(tmp_path / "far.gpkg", ["Z1"], [shapely.box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)])
+    assert main(["-q", "overlay", str(far), str(square_and_halves[1])]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out and "None" not in out
+    assert "1 far units overlap no b unit: Unit Z1 (Z1)" in out
+    assert "uncovered" in out
+
+
+def test_threshold_must_be_above_one_half(square_and_halves, capsys):
+    a, b = square_and_halves
+    with pytest.raises(SystemExit) as exit_:
+        main(["overlay", str(a), str(b), "--threshold", "0.5"])
+    assert exit_.value.code == 2
+    assert "not above 0.5" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_empty_population_table(tmp_path, square_and_halves, capsys, data_dir):
+    empty = tmp_path / "pop.csv"
+    empty.write_text("LSOA11CD,population\n")
+    a, b = square_and_halves
+    assert main(["overlay", str(a), str(b), "--population", str(empty), "--data-dir", str(data_dir)]) == 2
+    one_error_line(capsys, "pop.csv", "no rows")

@@ -205,6 +205,8 @@ def catchment_layer(pairs: pd.DataFrame, small: Layer, share: float = 0.8, *,
     names = names or {}
     selection = catchment_selection(pairs, share)
     chosen = selection[selection["in_catchment"]]
+    if chosen.empty:
+        raise CotermError("no destination has any patients (every count is 0); nothing to draw a catchment from")
     unknown = set(chosen["small_code"]) - set(small.frame["code"])
     if unknown:
         raise CotermError(f"{len(unknown)} origin codes are not {small.label} small areas (e.g. {sorted(unknown)[0]}); "

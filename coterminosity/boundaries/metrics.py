@@ -8,7 +8,8 @@ threshold t (default 0.98), and for each pair p = share of A in B, q = share of 
 * ``contains``    – every B that A touches lies ≥ t inside A (A is a union of whole Bs);
 * ``partial``     – none of the above, but A's shortfall lies outside layer B altogether
   (coastline generalisation, gaps), not in other B units;
-* ``split``       – otherwise.
+* ``split``       – otherwise;
+* ``uncovered``   – A overlaps no B unit at all.
 
 Pairs where both p and q are ≤ 1 − t are fringes below the threshold and do not change a
 class (they still count in ``wrong_side``, which uses no threshold at all).
@@ -24,7 +25,7 @@ import pandas as pd
 from ..errors import CotermError
 from .overlay import WEIGHT_COLUMN, PairTable
 
-CLASSES = ("coterminous", "nested", "contains", "partial", "split")
+CLASSES = ("coterminous", "nested", "contains", "partial", "split", "uncovered")
 CLEAN = ("coterminous", "nested", "contains")
 DEFAULT_THRESHOLD = 0.98
 
@@ -138,7 +139,10 @@ class LayerScore:
 
     def describe(self, a_label: str, b_label: str) -> str:
         amount = "people" if self.by == "population" else ("m²" if self.by == "area" else "small areas")
-        share = self.in_whole_unions / self.total if self.total else float("nan")
+        if not self.total:
+            return (f"{a_label} vs {b_label} (by {self.by}, threshold {self.threshold:g}): the {self.units} "
+                    f"{a_label} units hold no {amount}; nothing to score")
+        share = self.in_whole_unions / self.total
         if self.by == "area":
             whole, split = f"{share:.1%} of the area", f"{self.in_split_b / 1e6:,.0f} km² in"
         else:

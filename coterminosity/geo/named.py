@@ -258,6 +258,8 @@ def catalogue_population(data_dir=None) -> Population:
 
 def _population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, table: pd.DataFrame, where: str,
                            label: str) -> Population:
+    if pop.empty:
+        raise InputError(f"{where}: no rows; a population table needs one row per small area")
     counts = pd.to_numeric(pop[pop_col], errors="coerce")
     bad = np.flatnonzero(counts.isna().to_numpy() | (counts < 0).to_numpy())
     if len(bad):
