@@ -498,37 +498,13 @@ def load_flow_inputs(args: argparse.Namespace):
 
 
 def small_population(args: argparse.Namespace, small):
-    """Population per small-area code (a Series), or None with a reason."""
-    import pandas as pd
-
+    """Population per small-area code (a Series), or None, with a note for the report header."""
     if getattr(args, "no_population", False):
         return None, "population: not used (--no-population)"
-    if small.small_areas == "lsoa11" and small.label == "lsoa11":
-        population = load_pop(args) if args.population else None
-        if population is None:
-            from .geo.named import load_population
+    from .geo.named import population_counts
 
-            population = load_population(None, data_dir=args.data_dir)
-        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
-    if not args.population or args.population == "pop19":
-        return None, f"population: none for {small.label} small areas (give --population FILE with code and population)"
-    from .geo.read import read_table
-
-    table = read_table(args.population)
-    code_col = args.pop_code_col or next((c for c in table.columns if c.lower() in ("code", "lsoa11cd", "msoa11cd")), None)
-    if code_col not in table.columns or args.pop_col not in table.columns:
-        raise CotermError(f"{args.population}: need a code column (--pop-code-col) and {args.pop_col!r} "
-                          f"(--pop-col); columns present: {', '.join(table.columns)}")
-    counts = pd.to_numeric(table[args.pop_col], errors="coerce")
-    bad = table[counts.isna() | (counts < 0)]
-    if len(bad):
-        raise CotermError(f"{args.population}: line {bad.index[0] + 2}: {args.pop_col} is not a count ≥ 0 ({len(bad)} such rows)")
-    unknown = ~table[code_col].isin(set(small.codes))
-    if unknown.any():
-        raise CotermError(f"{args.population}: line {int(unknown.to_numpy().nonzero()[0][0]) + 2}: "
-                          f"{table[code_col][unknown].iloc[0]!r} is not a {small.label} small area ({int(unknown.sum())} such rows)")
-    series = pd.Series(counts.to_numpy(), index=table[code_col].to_numpy())
-    return series, f"population: {args.population} (total {series.sum():,.0f})"
+    return population_counts(args.population, small, data_dir=args.data_dir, code_col=args.pop_code_col,
+                             pop_col=args.pop_col)
 
 
 def cmd_containment(args: argparse.Namespace) -> int:

@@ -168,3 +168,17 @@ def test_empty_population_table(tmp_path, square_and_halves, capsys, data_dir):
     a, b = square_and_halves
     assert main(["overlay", str(a), str(b), "--population", str(empty), "--data-dir", str(data_dir)]) == 2
     one_error_line(capsys, "pop.csv", "no rows")
+
+
+def test_population_errors_name_the_file_line_even_after_blank_lines(tmp_path):
+    from coterminosity.errors import InputError
+    from coterminosity.geo.named import checked_counts
+    from coterminosity.geo.read import read_table
+
+    path = tmp_path / "pop.csv"
+    path.write_text("code,population\nA,10\n\nB,-3\n")  # B is on line 4 of the file
+    with pytest.raises(InputError, match=r"pop.csv: line 4: '-3' population is not a count ≥ 0 \(1 such rows\)"):
+        checked_counts(read_table(path), "code", "population", path)
+    path.write_text("code,population\nA,10\nZ,5\n")
+    with pytest.raises(InputError, match="line 3: 'Z' is not one of the small areas"):
+        checked_counts(read_table(path), "code", "population", path, known=pd.Series(["A"]))

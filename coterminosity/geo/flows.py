@@ -129,7 +129,7 @@ def read_flows(
     notes = []
     if layout and layout != next(iter(KNOWN_LAYOUTS)):
         notes.append(f"{p.name}: columns {o}, {d}, {c} recognised as the {layout} layout")
-    rows = np.arange(len(table)) + first_row
+    rows = np.asarray(table.index) + first_row  # read_table keeps each row's place in the file
     for col, value in where or []:
         found = _column(table, col)
         if found is None:

@@ -20,7 +20,7 @@ from ..errors import CotermError, InputError
 from .build import Membership, build_layer, membership_from_table
 from .catalogue import DATASETS, LAYERS, POPULATION, dataset_path, default_cache_root
 from .layer import BNG, Layer, Population
-from .read import read_frame, read_layer, read_table
+from .read import read_frame, read_layer, read_table, row_names
 from .validity import clean_coverage, repair_polygons
 
 BUILD_VERSION = "3"  # bump when the way layers are built changes, to invalidate caches
@@ -256,24 +256,37 @@ def catalogue_population(data_dir=None) -> Population:
     return _population_from_table(pop, "LSOA11CD", "population", table, str(path), label="mid-2019 population")
 
 
-def _population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, table: pd.DataFrame, where: str,
-                           label: str) -> Population:
+def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | Path,
+                   known: pd.Series | None = None, what: str = "small areas") -> pd.Series:
+    """Population per small-area code from a table: counts ≥ 0, one row per code and, given
+    ``known`` codes, no stranger; otherwise a one-line error naming the first offending line."""
     if pop.empty:
         raise InputError(f"{where}: no rows; a population table needs one row per small area")
+    for col, flag in ((code_col, "--pop-code-col"), (pop_col, "--pop-col")):
+        if col not in pop.columns:
+            raise InputError(f"{where}: no column {col!r} (name it with {flag}); columns present: "
+                             f"{', '.join(map(str, pop.columns[:12]))}")
     counts = pd.to_numeric(pop[pop_col], errors="coerce")
-    bad = np.flatnonzero(counts.isna().to_numpy() | (counts < 0).to_numpy())
-    if len(bad):
-        raise InputError(f"{where}: row {bad[0] + 2}: {pop_col} {pop[pop_col].iloc[bad[0]]!r} is not a count ≥ 0 "
-                         f"({len(bad)} such rows); fix them")
     codes = pop[code_col].astype(str)
-    dup = codes[codes.duplicated()]
-    if len(dup):
-        raise InputError(f"{where}: small area {dup.iloc[0]!r} appears more than once; one row per small area")
-    joined = pd.DataFrame({"code": codes, "population": counts}).merge(table[["code", "x", "y"]], on="code", how="left")
-    unknown = joined.loc[joined["x"].isna(), "code"]
-    if len(unknown):
-        raise InputError(f"{where}: {len(unknown)} codes are not LSOAs in the small-area layer (e.g. {unknown.iloc[0]!r}); "
-                         "check the vintage (2011 LSOAs)")
+    for bad, problem in (
+        (counts.isna().to_numpy() | (counts < 0).to_numpy(), f"{pop_col} is not a count ≥ 0"),
+        (codes.duplicated().to_numpy(), "repeats a small area (one row per small area)"),
+        (~codes.isin(set(known)).to_numpy() if known is not None else np.zeros(len(pop), bool),
+         f"is not one of the {what} (check the code column and its vintage)"),
+    ):
+        found = np.flatnonzero(bad)
+        if len(found):
+            value = pop[pop_col if "count" in problem else code_col].iloc[found[0]]
+            raise InputError(f"{where}: {row_names(where, pop, found[:1])[0]}: {value!r} {problem} "
+                             f"({len(found)} such rows); fix them")
+    return pd.Series(counts.to_numpy(), index=codes.to_numpy())
+
+
+def _population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, table: pd.DataFrame, where: str,
+                           label: str) -> Population:
+    counts = checked_counts(pop, code_col, pop_col, where, known=table["code"], what="2011 LSOAs")
+    joined = pd.DataFrame({"code": counts.index, "population": counts.to_numpy()})
+    joined = joined.merge(table[["code", "x", "y"]], on="code", how="left")
     lacking = len(table) - len(joined)
     notes = ["population points: a point inside each LSOA polygon (shapely point_on_surface); "
              "no population-weighted centroids in the data folder"]
@@ -331,3 +344,26 @@ def load_population(
     points = gpd.GeoDataFrame({"code": codes.to_numpy(), "population": counts.to_numpy()}, geometry=frame.geometry.values,
                               crs=BNG)
     return Population(points, label=path.stem, small_areas=None, notes=notes)
+
+
+def population_counts(spec: str | None, small: Layer, *, data_dir=None, code_col: str | None = None,
+                      pop_col: str = "population") -> tuple[pd.Series | None, str]:
+    """Population per small area of ``small`` (any small-area layer, e.g. MSOAs), and a note.
+
+    The catalogue LSOAs take the catalogue population unless a file is given; other small
+    areas need a table of code → count (``spec``), else there is none (said in the note).
+    """
+    if small.label == SMALL_AREAS and small.small_areas == SMALL_AREAS and spec in (None, "", "pop19", POPULATION):
+        population = catalogue_population(data_dir)
+        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
+    if spec in (None, "", "pop19", POPULATION):
+        return None, f"population: none for {small.label} small areas (give --population FILE with code and population)"
+    if Path(spec).suffix.lower() not in (".csv", ".parquet", ".pq"):  # population points, coded by small area
+        population = load_population(spec, data_dir=data_dir, code_col=code_col, pop_col=pop_col)
+        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
+    table = read_table(spec)
+    code_col = code_col or next((c for c in table.columns if c.lower() in ("code", "lsoa11cd", "msoa11cd")), None)
+    if code_col is None:
+        raise InputError(f"{spec}: no small-area code column; name it with --pop-code-col")
+    counts = checked_counts(table, code_col, pop_col, spec, known=small.codes, what=f"{small.label} small areas")
+    return counts, f"population: {spec} (total {counts.sum():,.0f})"

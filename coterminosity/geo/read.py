@@ -59,9 +59,19 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
             return pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types
             raise InputError(f"{p}: not a readable Parquet file ({str(err).splitlines()[0]})") from None
-    frame = _read_csv(p, dtype=str, keep_default_na=False, na_values=[""], usecols=columns)
+    frame = _read_csv(p, dtype=str, keep_default_na=False, na_values=[""], usecols=columns, skip_blank_lines=False)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    # Blank lines are dropped but the index keeps each row's place, so row_names() can name file lines.
+    return frame[frame.notna().any(axis=1)] if len(frame) else frame
+
+
+def row_names(path: str | Path, frame: pd.DataFrame, positions) -> list[str]:
+    """How to name rows of a table read by :func:`read_table`: "line N" of a CSV file (header =
+    line 1, blank lines counted), "row N" of a Parquet file."""
+    labels = np.asarray(frame.index)[np.asarray(positions, dtype=int)]
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        return [f"row {int(i) + 1}" for i in labels]
+    return [f"line {int(i) + 2}" for i in labels]
 
 
 def _csv_geometry(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
