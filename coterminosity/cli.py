@@ -45,7 +45,7 @@ def add_population_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_threshold_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=("population", "area", "small_areas"),
+    p.add_argument("--by", "--weight", dest="by", choices=("population", "area", "small_areas"),
                    help="weight for shares and classes (default: population when given, else area)")
     p.add_argument("--threshold", type=_threshold, default=0.98,
                    help="share that counts as whole (default 0.98): coterminous/nested/contains use it")
@@ -110,7 +110,7 @@ def sliver_kwargs(args: argparse.Namespace) -> dict:
     return out
 
 
-def weight_line(table, by: str, population) -> str:
+def weight_line(by: str, population) -> str:
     """The header line saying what the numbers are weighted by."""
     if population is None:
         return (f"weights: area (m², EPSG:27700) and count of small areas; no population given "
@@ -135,7 +135,7 @@ def cmd_overlay(args: argparse.Namespace) -> int:
     header = [
         f"overlay: {a.label} ({len(a)} units) on {b.label} ({len(b)} units)",
         f"{table.notes[0]}",
-        weight_line(table, by, population),
+        weight_line(by, population),
         f"threshold: {args.threshold:g} (coterminous: ≥ threshold both ways; nested: A ≥ threshold in one B; "
         f"contains: every B touched ≥ threshold inside A; partial: the shortfall lies outside layer B)",
     ] + table.notes[1:] + a.notes + b.notes + (population.notes if population is not None else [])
@@ -190,7 +190,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     layers = [load(args, spec) for spec in against]
     result = summarise(footprints, layers, population, by=args.by, threshold=args.threshold, **sliver_kwargs(args))
     header = [f"summary: {footprints.label} ({len(footprints)} units) against {', '.join(l.label for l in layers)}",
-              weight_line(None, result.by, population),
+              weight_line(result.by, population),
               f"threshold: {args.threshold:g}; wrong_side = for each unit touched, the smaller of its part inside "
               "and outside the footprint, summed"] + result.notes
     frame = result.table
@@ -261,15 +261,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- places, spanners, scenario (issue 4)
 
 PLACE_LAYERS = {"utla": "upper17", "lad": "lad17", "ccg": "ccg17"}
+LAYER_SUFFIXES = {".gpkg", ".geojson", ".json", ".topojson", ".shp", ".zip", ".parquet", ".geoparquet", ".csv"}
 
 
-def add_weight_options(p: argparse.ArgumentParser) -> None:
+def add_weight_options(p: argparse.ArgumentParser, threshold: bool = True) -> None:
     """Population on by default (the catalogue mid-2019 LSOA counts), ``--weight``, ``--threshold``, slivers."""
     add_population_options(p)
     p.add_argument("--no-population", action="store_true", help="weight by area only (no population)")
     p.add_argument("--weight", choices=("population", "area", "small_areas"),
                    help="weight for shares (default: population, else area)")
-    p.add_argument("--threshold", type=_threshold, default=0.98, help="share that counts as whole (default 0.98)")
+    if threshold:
+        p.add_argument("--threshold", type=_threshold, default=0.98, help="share that counts as whole (default 0.98)")
     p.add_argument("--sliver-share", type=_share, default=None,
                    help="geometry overlays: pieces under this share of the smaller unit's area (and no people) are "
                         "slivers (default 0.001)")
@@ -290,7 +292,8 @@ def cmd_places(args: argparse.Namespace) -> int:
     from .geo.catalogue import LAYERS
 
     spec, wanted = args.footprints, list(args.footprint or [])
-    if spec not in LAYERS and not Path(spec).exists():  # `coterm places Nottinghamshire`: one stp17 footprint
+    looks_like_file = Path(spec).suffix.lower() in LAYER_SUFFIXES
+    if spec not in LAYERS and not Path(spec).exists() and not looks_like_file:  # `coterm places Nottinghamshire`
         spec, wanted = "stp17", [args.footprints] + wanted
     every = load(args, spec)
     footprints = select_footprints(every, wanted)
@@ -316,7 +319,7 @@ def cmd_places(args: argparse.Namespace) -> int:
         table = table[table["kind"] != "sliver"].reset_index(drop=True)
     per = result.footprints
     header = [f"places: {footprints.label} ({len(footprints)} footprint{'s' if len(footprints) != 1 else ''}) ∩ {units.label}",
-              weight_line(None, result.by, population)] + result.notes
+              weight_line(result.by, population)] + result.notes
     kinds = result.table["kind"].value_counts()
     footer = [f"{int(kinds.get('place', 0))} places, {int(kinds.get('fragment', 0))} fragments, "
               f"{int(kinds.get('sliver', 0))} slivers in {len(per)} footprint{'s' if len(per) != 1 else ''}"]
@@ -355,7 +358,7 @@ def cmd_spanners(args: argparse.Namespace) -> int:
     population = load_pop_default(args)
     wide, long, table, by = find_spanners(layer, footprints, population, by=args.weight, **sliver_kwargs(args))
     header = [f"spanners: {layer.label} units in more than one {footprints.label} footprint",
-              table.notes[0], weight_line(None, by, population),
+              table.notes[0], weight_line(by, population),
               "sorted by the share in the largest piece, most divided first"] + table.notes[1:]
     footer = [f"{len(wide)} of {len(table.b_units)} {layer.label} units lie in more than one {footprints.label} footprint"]
     if args.long:
@@ -376,7 +379,8 @@ def cmd_spanners(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from .boundaries.scenario import DEFAULT_AGAINST, Move, Scenario, compare, load_scenario, run_moves, save_scenario
+    from .boundaries.scenario import (DEFAULT_AGAINST, Move, Scenario, before_after, load_scenario, run_moves,
+                                      save_scenario)
 
     scenario = load_scenario(args.moves) if args.moves else Scenario([])
     scenario.moves += [Move.parse(m) for m in args.move or []]
@@ -395,25 +399,26 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     # Layers drawn separately are overlaid by geometry: the moved footprints must then be redrawn too.
     redraw = bool(args.output_layer) or not all(before.shares_blocks_with(layer) for layer in against)
     after, moves, affected = run_moves(before, scenario, args.data_dir, units=units, geometry=redraw)
-    result = compare(before, after, against, population, affected, moves, by=args.weight, threshold=args.threshold,
+    result = before_after(before, after, against, population, affected, moves, by=args.weight, threshold=args.threshold,
                      **sliver_kwargs(args))
-    if args.save:
-        save_scenario(scenario, args.save, moves)
-        print(f"wrote {args.save}", file=sys.stderr)
+    # Files last, each atomic, the layer (the likeliest to be refused) first.
     if args.output_layer:
         from .geo.write import write_layer
 
-        frame = after.frame[["code", "name", "geometry"]].copy()
+        layer_frame = after.frame[["code", "name", "geometry"]].copy()
         if population is not None:
             from .boundaries.overlay import population_by_unit
 
-            frame.insert(2, "population", population_by_unit(after, population).to_numpy())
-        frame["moved"] = frame["code"].isin(affected)
-        write_layer(frame, args.output_layer)
-        print(f"wrote {args.output_layer} ({len(frame)} footprints, {len(affected)} rebuilt)", file=sys.stderr)
+            layer_frame.insert(2, "population", population_by_unit(after, population).to_numpy())
+        layer_frame["moved"] = layer_frame["code"].isin(affected)
+        write_layer(layer_frame, args.output_layer)
+        print(f"wrote {args.output_layer} ({len(layer_frame)} footprints, {len(affected)} rebuilt)", file=sys.stderr)
+    if args.save:
+        save_scenario(scenario, args.save, moves)
+        print(f"wrote {args.save}", file=sys.stderr)
     header = [f"scenario{': ' + scenario.name if scenario.name else ''}: {len(moves)} move(s) on {before.label}"]
     header += [m.describe() for m in moves]
-    header += [weight_line(None, result.by, population), f"threshold: {args.threshold:g}"]
+    header += [weight_line(result.by, population), f"threshold: {args.threshold:g}"]
     footer = ["before: " + line for line in result.lines_before] + ["after:  " + line for line in result.lines_after]
     frame = result.table
     if args.format in ("table", "markdown"):
@@ -542,8 +547,8 @@ def cmd_containment(args: argparse.Namespace) -> int:
 
 
 def cmd_catchments(args: argparse.Namespace) -> int:
-    from .boundaries.catchments import (MEMBERS_COLUMN, catchment_layer, destination_homes, members_column,
-                                        origin_footprints)
+    from .boundaries.catchments import catchment_layer, destination_homes, origin_footprints
+    from .geo.members import MEMBERS_COLUMN, members_column
 
     small, flows, locations = load_flow_inputs(args)
     pairs = flows.pairs()
@@ -772,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("layer_spec", metavar="LAYER", help="unit layer: catalogue name (upper17, lad17, ccg17) or file")
     p.add_argument("--across", required=True, metavar="FOOTPRINTS", help="footprint layer (stp17 or a file)")
     p.add_argument("--long", action="store_true", help="one row per unit and footprint (tidy form) in every format")
-    add_weight_options(p)
+    add_weight_options(p, threshold=False)
     add_data_options(p)
     add_output_options(p)
     p.set_defaults(func=cmd_spanners)
@@ -883,11 +888,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``coterm``; return the exit code (0 ok, 2 bad input, 1 internal error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.quiet:
-        os.environ["COTERM_QUIET"] = "1"
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    quiet_before = os.environ.get("COTERM_QUIET")
+    if args.quiet:
+        os.environ["COTERM_QUIET"] = "1"
+    try:
+        return _run(args)
+    finally:  # -q holds for this call only (main() is also called from Python)
+        if quiet_before is None:
+            os.environ.pop("COTERM_QUIET", None)
+        else:
+            os.environ["COTERM_QUIET"] = quiet_before
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen command; bad input becomes one line on stderr and exit 2."""
     try:
         return args.func(args) or 0
     except CotermError as err:

@@ -22,7 +22,7 @@ from coterminosity.cli import main
 from coterminosity.errors import InputError
 from coterminosity.geo.layer import BNG, Layer, Population
 from coterminosity.maps import add_layer, build_map, compare, find_footprint, render_fragment, render_html
-from coterminosity.maps.browser import Browser, find_chromium
+from browser import Browser, find_chromium  # tests/browser.py: headless Chromium over a pipe
 from coterminosity.maps.elements import FeatureLayer, safe_json
 from coterminosity.maps.geometry import display_geometry, to_display
 

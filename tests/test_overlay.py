@@ -140,8 +140,10 @@ def test_unit_partly_outside_the_other_layer_is_partial_not_split():
 def test_threshold_is_an_option():
     b = layer("B", [("w", box(0, 0, 97, 100)), ("e", box(97, 0, 100, 100))])
     t = geometry_overlay(SQUARE, b)
-    # 97% in w: split at 0.98, nested (and coterminous, since w lies wholly in A) at 0.95.
+    # Both B units lie wholly inside the square: it contains them whatever the threshold.
     assert classify(t, "area", threshold=0.98).iloc[0]["class"] == "contains"
+    # e now runs on to x = 300: 97% of the square in w is split at 0.98 but, with w wholly
+    # inside the square, coterminous at 0.95.
     b2 = layer("B", [("w", box(0, 0, 97, 100)), ("e", box(97, 0, 300, 100))])
     t2 = geometry_overlay(SQUARE, b2)
     assert classify(t2, "area", threshold=0.98).iloc[0]["class"] == "split"

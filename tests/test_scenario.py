@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coterminosity.boundaries.scenario import (Move, Scenario, apply_scenario, compare, load_scenario, resolve_unit,
+from coterminosity.boundaries.scenario import (Move, Scenario, apply_scenario, before_after, load_scenario, resolve_unit,
                                                run_moves, save_scenario)
 from coterminosity.cli import main
 from coterminosity.errors import CotermError, InputError
@@ -98,7 +98,7 @@ def test_move_part_of_a_council_worked_by_hand():
     assert geo["F1"].area == pytest.approx(30_000) and geo["F2"].area == pytest.approx(50_000)
     assert geo["F1"].equals_exact(box(0, 0, 300, 100).normalize(), 1e-6) or geo["F1"].equals(box(0, 0, 300, 100))
 
-    result = compare(FOOTPRINTS, after, [COUNCILS], POP, affected, moves)
+    result = before_after(FOOTPRINTS, after, [COUNCILS], POP, affected, moves)
     t = result.table
     # Before: F1 = C1 (98.9% of F1, all of C1) + s4 → coterminous with C1; wrong side min(1,000, 60,000) = 1,000.
     # F2 holds C2 at 98.4% (whole at 0.98) and C3 → contains; wrong side min(60,000, 1,000) = 1,000.
@@ -120,7 +120,7 @@ def test_move_whole_council_changes_layer_score_by_hand():
     scenario = Scenario([Move("Bree & Brook", "F1")])  # all of C2 to F1: F1 = s1–s6, F2 = s7–s8
     after, moves, affected = run_moves(FOOTPRINTS, scenario, units=UNITS, geometry=False)
     assert moves[0].sources == {"F2": 2}
-    t = compare(FOOTPRINTS, after, [COUNCILS], POP, affected, moves, threshold=0.99).table
+    t = before_after(FOOTPRINTS, after, [COUNCILS], POP, affected, moves, threshold=0.99).table
     # Before at 0.99: F1 has 98.9% in C1 (< 99%) and touches split C2 → split; F2 → split.
     assert metric(t, "F1", "council", "class")[["before", "after"]].tolist() == ["split", "contains"]
     assert metric(t, "F2", "council", "class")[["before", "after"]].tolist() == ["split", "coterminous"]
@@ -219,7 +219,7 @@ def test_real_bassetlaw_to_nottinghamshire(real, data_dir):
     m = after.members.set_index("small_code")["code"]
     county = t.loc[t.upper == "E10000024", "LSOA11CD"]
     assert m.loc[county].eq("E54000014").all()
-    res = compare(layers["stp17"], after, [layers["upper17"]], pop, affected, moves).table
+    res = before_after(layers["stp17"], after, [layers["upper17"]], pop, affected, moves).table
     assert metric(res, "E54000014", "upper17", "class")[["before", "after"]].tolist() == ["split", "contains"]
     assert metric(res, "E54000014", "upper17", "wrong_side")[["before", "after"]].tolist() == [117_459, 0]
     assert metric(res, "E54000009", "upper17", "class")[["before", "after"]].tolist() == ["split", "contains"]
@@ -228,6 +228,10 @@ def test_real_bassetlaw_to_nottinghamshire(real, data_dir):
     split = metric(res, "layer", "upper17", "in_split_b")
     assert split.before - split.after == t[t.upper == "E10000024"].population.sum() == 828_224
     assert metric(res, "layer", "upper17", "split_b")[["before", "after"]].tolist() == [11, 10]
+    # Score: both footprints turn clean, so their people (after the move) join the clean share.
+    score = metric(res, "layer", "upper17", "score")
+    assert score.after == pytest.approx(score.before + (1_409_020 + 1_161_124) / 56_286_961)
+    assert (round(score.before, 3), round(score.after, 3)) == (0.511, 0.557)  # as the README quotes
 
 
 @pytest.mark.realdata
@@ -244,7 +248,7 @@ def test_real_glossop_to_derbyshire(real, data_dir):
     assert len(moves[0].small_codes) == len(glossop) and moves[0].sources == {"E54000007": len(glossop)}
     m = after.members.set_index("small_code")["code"]
     assert m.loc[t.loc[t.upper == "E10000007", "LSOA11CD"]].eq("E54000012").all()  # Derbyshire county whole
-    res = compare(layers["stp17"], after, [layers["upper17"], layers["ccg17"]], pop, affected, moves).table
+    res = before_after(layers["stp17"], after, [layers["upper17"], layers["ccg17"]], pop, affected, moves).table
     assert metric(res, "E54000012", "upper17", "class")[["before", "after"]].tolist() == ["split", "contains"]
     assert metric(res, "E54000007", "upper17", "class")[["before", "after"]].tolist() == ["split", "contains"]
     assert metric(res, "E54000012", "upper17", "wrong_side")[["before", "after"]].tolist() == [33_570, 0]
@@ -252,6 +256,11 @@ def test_real_glossop_to_derbyshire(real, data_dir):
     assert metric(res, "layer", "ccg17", "in_split_b")[["before", "after"]].tolist() == [
         0, t[t.CCG17CD == "E38000182"].population.sum()]
     assert metric(res, "E54000007", "ccg17", "wrong_side")[["before", "after"]].tolist() == [0, 33_570]
+    # Scores as the README quotes: both footprints become clean against councils and unclean against CCGs.
+    moved = (2_835_686 + 1_059_996) / 56_286_961
+    upper, ccg = metric(res, "layer", "upper17", "score"), metric(res, "layer", "ccg17", "score")
+    assert upper.after == pytest.approx(upper.before + moved) and ccg.after == pytest.approx(1 - moved)
+    assert (round(upper.after, 3), round(ccg.after, 3)) == (0.580, 0.931)
 
 
 @pytest.mark.realdata

@@ -28,11 +28,10 @@ import shapely
 from ..errors import CotermError
 from ..geo.build import Membership, build_layer
 from ..geo.layer import Layer
+from ..geo.members import COUNT_COLUMN
 from .overlay import locate_points
 
 OUTSIDE = ""  # footprint code of an origin or destination lying in no footprint
-MEMBERS_COLUMN = "small_area_codes"  # catchment files carry their membership: "lsoa11:E01…,E01…"
-MEMBERS_COUNT = "small_areas"
 
 
 # ---------------------------------------------------------------- where things are
@@ -220,7 +219,7 @@ def catchment_layer(pairs: pd.DataFrame, small: Layer, share: float = 0.8, *,
     frame["patients"] = frame["code"].map(per["patients"]).astype(float)
     frame["catchment_patients"] = frame["code"].map(inside["catchment_patients"]).astype(float)
     frame["share_in_polygon"] = frame["catchment_patients"] / frame["patients"]
-    frame[MEMBERS_COUNT] = frame["code"].map(inside["small_areas"]).astype(int)
+    frame[COUNT_COLUMN] = frame["code"].map(inside["small_areas"]).astype(int)
     if population is not None:
         frame["catchment_population"] = frame["code"].map(proportional_population(pairs, population)).astype(float)
         polygon = chosen.assign(pop=chosen["small_code"].map(population).fillna(0.0)).groupby("dest")["pop"].sum()
@@ -231,11 +230,3 @@ def catchment_layer(pairs: pd.DataFrame, small: Layer, share: float = 0.8, *,
     layer.notes.append(f"catchment: the fewest {small.label} small areas (most patients first) holding ≥ {share:.0%} "
                        "of each destination's patients, dissolved; catchments of different destinations overlap")
     return layer, selection
-
-
-def members_column(layer: Layer) -> pd.Series:
-    """Per unit, its small areas as one text value ``"<small_areas>:code,code,…"`` (for writing files)."""
-    if layer.members is None or not layer.small_areas:
-        raise CotermError(f"layer {layer.label} has no small-area membership to write")
-    joined = layer.members.groupby("code")["small_code"].apply(lambda s: ",".join(sorted(s)))
-    return layer.frame["code"].map(lambda c: f"{layer.small_areas}:{joined.get(c, '')}")

@@ -300,7 +300,7 @@ def run_moves(footprints: Layer, scenario: Scenario, data_dir=None, *, units: li
 
 
 @dataclass
-class Comparison:
+class BeforeAfter:
     """Before/after of a scenario: per affected footprint and per layer line."""
 
     table: pd.DataFrame  # scope, name, against, metric, before, after, change
@@ -321,9 +321,9 @@ def _change(before, after):
     return after - before
 
 
-def compare(before: Layer, after: Layer, against: list[Layer], population: Population | None, affected: list[str],
-            moves: list[ResolvedMove], *, by: str | None = None, threshold: float = DEFAULT_THRESHOLD,
-            **overlay_options) -> Comparison:
+def before_after(before: Layer, after: Layer, against: list[Layer], population: Population | None, affected: list[str],
+                 moves: list[ResolvedMove], *, by: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 **overlay_options) -> BeforeAfter:
     """Re-run overlay, classes and layer scores before and after; one row per metric that could change.
 
     A compared layer not built from the footprints' small areas is overlaid by geometry, so
@@ -365,7 +365,7 @@ def compare(before: Layer, after: Layer, against: list[Layer], population: Popul
         order = {code: i for i, code in enumerate(affected)}
         key = table["scope"].map(order).fillna(len(order))
         table = table.assign(_key=key).sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
-    return Comparison(table, lines_b, lines_a, moves, affected, weight or "area")
+    return BeforeAfter(table, lines_b, lines_a, moves, affected, weight or "area")
 
 
 def _class_text(row) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..errors import CotermError
 from .layer import Layer
 
 MEMBERS_COLUMN = "small_area_codes"
@@ -55,3 +56,11 @@ def attach_members(layer: Layer, data_dir=None) -> Layer:
     layer.notes.append(f"{layer.source}: {kind} membership read from column {MEMBERS_COLUMN} "
                        f"({len(layer.members):,} small areas): overlays with catalogue layers are exact")
     return layer
+
+
+def members_column(layer: Layer) -> pd.Series:
+    """Per unit, its small areas as one text value ``"<small_areas>:code,code,…"`` (for writing files)."""
+    if layer.members is None or not layer.small_areas:
+        raise CotermError(f"layer {layer.label} has no small-area membership to write")
+    joined = layer.members.groupby("code")["small_code"].apply(lambda s: ",".join(sorted(s)))
+    return layer.frame["code"].map(lambda c: f"{layer.small_areas}:{joined.get(c, '')}")
