@@ -182,3 +182,12 @@ def test_population_errors_name_the_file_line_even_after_blank_lines(tmp_path):
     path.write_text("code,population\nA,10\nZ,5\n")
     with pytest.raises(InputError, match="line 3: 'Z' is not one of the small areas"):
         checked_counts(read_table(path), "code", "population", path, known=pd.Series(["A"]))
+
+
+@pytest.mark.parametrize("command", ["overlay", "summary", "build", "places", "spanners", "scenario", "containment",
+                                     "catchments", "map", "data"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert f"usage: coterm {command}" in capsys.readouterr().out
