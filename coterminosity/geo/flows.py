@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import InputError
 from ..report import atomic_write
 from .crs import to_bng
-from .read import read_frame, read_table
+from .read import read_frame, read_table, row_numbers
 
 # NHS Digital "Patients Registered at a GP Practice", LSOA file (gp-reg-pat-prac-lsoa-all.csv).
 DEFAULT_ORIGIN = "LSOA_CODE"
@@ -111,8 +111,7 @@ def read_flows(
     """
     p = Path(path)
     table = read_table(p)
-    row_word = "row" if p.suffix.lower() in (".parquet", ".pq") else "line"
-    first_row = 1 if row_word == "row" else 2
+    row_word, rows = row_numbers(p, table)
     present = ", ".join(map(str, table.columns[:15])) + (" …" if len(table.columns) > 15 else "")
     (o, d, c, n), layout = _pick_layout(table, origin_col, dest_col, count_col, dest_name_col)
     resolved = []
@@ -129,7 +128,6 @@ def read_flows(
     notes = []
     if layout and layout != next(iter(KNOWN_LAYOUTS)):
         notes.append(f"{p.name}: columns {o}, {d}, {c} recognised as the {layout} layout")
-    rows = np.asarray(table.index) + first_row  # read_table keeps each row's place in the file
     for col, value in where or []:
         found = _column(table, col)
         if found is None:

@@ -65,13 +65,19 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     return frame[frame.notna().any(axis=1)] if len(frame) else frame
 
 
-def row_names(path: str | Path, frame: pd.DataFrame, positions) -> list[str]:
-    """How to name rows of a table read by :func:`read_table`: "line N" of a CSV file (header =
-    line 1, blank lines counted), "row N" of a Parquet file."""
-    labels = np.asarray(frame.index)[np.asarray(positions, dtype=int)]
+def row_numbers(path: str | Path, frame: pd.DataFrame) -> tuple[str, np.ndarray]:
+    """How to name the rows of a table read by :func:`read_table`: ("line", file line numbers)
+    for a CSV (header = line 1, blank lines counted), ("row", 1-based numbers) for Parquet."""
+    index = np.asarray(frame.index, dtype=int)
     if Path(path).suffix.lower() in (".parquet", ".pq"):
-        return [f"row {int(i) + 1}" for i in labels]
-    return [f"line {int(i) + 2}" for i in labels]
+        return "row", index + 1
+    return "line", index + 2
+
+
+def row_names(path: str | Path, frame: pd.DataFrame, positions) -> list[str]:
+    """"line N" / "row N" for the rows at ``positions`` (see :func:`row_numbers`)."""
+    word, numbers = row_numbers(path, frame)
+    return [f"{word} {n}" for n in numbers[np.asarray(positions, dtype=int)]]
 
 
 def _csv_geometry(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
