@@ -40,6 +40,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def ons_lsoas(data_dir):
+    """The independent answer for real-data tests: one row per LSOA with its STP, CCG, district,
+    upper-tier council (``upper``: the county in two-tier areas, else the district) and mid-2019
+    population, straight from the ONS CSVs with pandas (no coterminosity code). Do not modify."""
+    import numpy as np
+    import pandas as pd
+
+    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
+    ut = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)[["LSOA11CD", "UTLA17CD"]]
+    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
+    t = lk.merge(ut, on="LSOA11CD").merge(pop[["LSOA11CD", "population"]], on="LSOA11CD")
+    t["upper"] = np.where(t["UTLA17CD"].str.startswith("E10"), t["UTLA17CD"], t["LAD17CD"])
+    return t
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     if DATA_DIR is None:
         pytest.skip("real ONS data folder not found (set COTERM_DATA)")

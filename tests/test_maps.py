@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
@@ -193,14 +191,9 @@ def england(real):
 
 
 @pytest.fixture(scope="module")
-def lookups(data_dir):
+def lookups(ons_lsoas):
     """The independent answer: pandas group-bys on the ONS lookups and the population file."""
-    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
-    utla = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)[["LSOA11CD", "UTLA17CD"]]
-    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})[["LSOA11CD", "population"]]
-    t = lk.merge(utla, on="LSOA11CD", how="left").merge(pop, on="LSOA11CD")
-    t["upper"] = np.where(t["UTLA17CD"].fillna("").str.startswith("E10"), t["UTLA17CD"], t["LAD17CD"])
-    return t
+    return ons_lsoas
 
 
 @pytest.mark.realdata

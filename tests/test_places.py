@@ -219,14 +219,9 @@ def test_cli_proposed_file(tmp_path, capsys):
 # ---------------------------------------------------------------- real data
 
 
-def independent_places(data_dir) -> pd.DataFrame:
+def independent_places(ons_lsoas) -> pd.Series:
     """Footprint × upper-tier council populations straight from the ONS lookups (no coterminosity code)."""
-    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
-    ut = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)[["LSOA11CD", "UTLA17CD"]]
-    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
-    t = lk.merge(ut, on="LSOA11CD").merge(pop[["LSOA11CD", "population"]], on="LSOA11CD")
-    t["upper"] = np.where(t.UTLA17CD.str.startswith("E10"), t.UTLA17CD, t.LAD17CD)
-    return t.groupby(["STP17CD", "upper"])["population"].sum()
+    return ons_lsoas.groupby(["STP17CD", "upper"])["population"].sum()
 
 
 @pytest.fixture(scope="module")
@@ -246,8 +241,8 @@ def real_places(data_dir):
     # Greater Manchester: ten boroughs and 33,570 people of Derbyshire (Glossop, in High Peak).
     ("E54000007", None),
 ])
-def test_real_places_match_the_lookups(real_places, data_dir, footprint, expected):
-    truth = independent_places(data_dir).loc[footprint]
+def test_real_places_match_the_lookups(real_places, ons_lsoas, footprint, expected):
+    truth = independent_places(ons_lsoas).loc[footprint]
     mine = real_places.table[real_places.table.footprint == footprint].set_index("code")["population"]
     assert sorted(mine.index) == sorted(truth.index)
     assert (mine.sort_index() == truth.sort_index().astype(float)).all()

@@ -20,15 +20,9 @@ THRESHOLD = 0.98
 
 
 @pytest.fixture(scope="module")
-def lsoas(data_dir) -> pd.DataFrame:
-    """One row per LSOA: STP, CCG, district, upper-tier council and population, from the CSVs."""
-    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
-    ut = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)
-    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
-    m = lk.merge(ut[["LSOA11CD", "UTLA17CD"]], on="LSOA11CD").merge(pop[["LSOA11CD", "population"]], on="LSOA11CD")
-    # Upper tier: the county in two-tier areas (E10), else the district itself.
-    m["UPPER"] = np.where(m["UTLA17CD"].str.startswith("E10"), m["UTLA17CD"], m["LAD17CD"])
-    return m
+def lsoas(ons_lsoas) -> pd.DataFrame:
+    """One row per LSOA: STP, CCG, district, upper-tier council (UPPER) and population, from the CSVs."""
+    return ons_lsoas.assign(UPPER=ons_lsoas["upper"])
 
 
 def expected_against(m: pd.DataFrame, col: str) -> pd.DataFrame:

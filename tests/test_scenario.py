@@ -6,7 +6,6 @@ import io
 import json
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -185,13 +184,6 @@ def test_save_and_load_scenarios(tmp_path):
 # ---------------------------------------------------------------- real data
 
 
-def lookups(data_dir):
-    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
-    ut = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)[["LSOA11CD", "UTLA17CD"]]
-    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
-    t = lk.merge(ut, on="LSOA11CD").merge(pop[["LSOA11CD", "population"]], on="LSOA11CD")
-    t["upper"] = np.where(t.UTLA17CD.str.startswith("E10"), t.UTLA17CD, t.LAD17CD)
-    return t
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +196,9 @@ def real(data_dir):
 
 
 @pytest.mark.realdata
-def test_real_bassetlaw_to_nottinghamshire(real, data_dir):
+def test_real_bassetlaw_to_nottinghamshire(real, data_dir, ons_lsoas):
     layers, pop = real
-    t = lookups(data_dir)
+    t = ons_lsoas
     basset = t[t.CCG17CD == "E38000008"]
     assert set(basset.CCG17NM) == {"NHS Bassetlaw CCG"} and set(basset.STP17CD) == {"E54000009"}
     assert basset.population.sum() == 117_459
@@ -235,9 +227,9 @@ def test_real_bassetlaw_to_nottinghamshire(real, data_dir):
 
 
 @pytest.mark.realdata
-def test_real_glossop_to_derbyshire(real, data_dir):
+def test_real_glossop_to_derbyshire(real, data_dir, ons_lsoas):
     layers, pop = real
-    t = lookups(data_dir)
+    t = ons_lsoas
     glossop = t[(t.CCG17CD == "E38000182") & (t.LAD17CD == "E07000037")]
     assert set(glossop.STP17CD) == {"E54000007"} and set(glossop.upper) == {"E10000007"}
     assert glossop.population.sum() == 33_570

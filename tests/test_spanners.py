@@ -6,7 +6,6 @@ import io
 import json
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -91,22 +90,18 @@ def test_geometry_sliver_is_not_a_spanner():
 # ---------------------------------------------------------------- real data
 
 
-def independent_upper_by_stp(data_dir) -> pd.DataFrame:
-    lk = pd.read_csv(data_dir / "lookup_lsoa11_ccg17_stp17_lad17.csv", dtype=str)
-    ut = pd.read_csv(data_dir / "lookup_lsoa11_utla17.csv", dtype=str)[["LSOA11CD", "UTLA17CD"]]
-    pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
-    t = lk.merge(ut, on="LSOA11CD").merge(pop[["LSOA11CD", "population"]], on="LSOA11CD")
-    t["upper"] = np.where(t.UTLA17CD.str.startswith("E10"), t.UTLA17CD, t.LAD17CD)
-    return t.groupby(["upper", "STP17CD"])["population"].sum().reset_index()
+def independent_upper_by_stp(ons_lsoas) -> pd.DataFrame:
+    """Council × footprint populations straight from the ONS lookups (no coterminosity code)."""
+    return ons_lsoas.groupby(["upper", "STP17CD"])["population"].sum().reset_index()
 
 
 @pytest.mark.realdata
-def test_real_councils_divided_between_2017_footprints(data_dir):
+def test_real_councils_divided_between_2017_footprints(data_dir, ons_lsoas):
     from coterminosity.geo.named import load_layer, load_population
 
     wide, long, table, by = find_spanners(load_layer("upper17", data_dir=data_dir), load_layer("stp17", data_dir=data_dir),
                                           load_population(data_dir=data_dir))
-    truth = independent_upper_by_stp(data_dir)
+    truth = independent_upper_by_stp(ons_lsoas)
     counts = truth.groupby("upper").STP17CD.nunique()
     assert counts.size == 152
     divided = set(counts[counts > 1].index)
