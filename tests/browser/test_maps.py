@@ -20,11 +20,11 @@ from coterminosity.cli import main
 from coterminosity.errors import InputError
 from coterminosity.geo.layer import BNG, Layer, Population
 from coterminosity.maps import add_layer, build_map, compare, find_footprint, render_fragment, render_html
-from browser import Browser, find_chromium  # tests/browser.py: headless Chromium over a pipe
+from headless import Browser, find_chromium  # tests/browser/headless.py: headless Chromium over a pipe
 from coterminosity.maps.elements import FeatureLayer, safe_json
 from coterminosity.maps.geometry import display_geometry, to_display
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Screenshots go to a temporary folder; COTERM_SCREENSHOTS=docs/img refreshes the README's images.
 IMG = Path(os.environ.get("COTERM_SCREENSHOTS") or tempfile.mkdtemp(prefix="coterm-screenshots-"))
 NASTY = "<script>alert(1)</script>"

@@ -32,7 +32,7 @@ from coterminosity.geo.build import build_layer, membership_from_table
 from coterminosity.geo.flows import check_destinations, check_origins, read_flows, read_locations
 from coterminosity.geo.layer import BNG, Layer
 
-FIX = Path(__file__).parent / "fixtures" / "catchments"
+FIX = Path(__file__).parents[1] / "fixtures" / "catchments"
 X0, Y0 = 400_000, 300_000
 POP = pd.Series({"s1": 1000.0, "s2": 1000.0, "s3": 2000.0, "s4": 500.0})
 
