@@ -12,11 +12,21 @@ threshold t (default 0.98), and for each pair p = share of A in B, q = share of 
 * ``uncovered``   – A overlaps no B unit at all.
 
 Pairs where both p and q are ≤ 1 − t are fringes below the threshold and do not change a
-class (they still count in ``wrong_side``, which uses no threshold at all).
+class (they still count in ``wrong_side``).
+
+``wrong_side`` of A: for every B that A's boundary cuts (B partly inside A, partly outside),
+the smaller of B's part inside A and B's part outside A — what would have to change side for
+A to follow B's lines. A B that holds A whole (A lies ≥ t inside B) counts zero: A is nested in
+it and nobody in A is on the wrong side of B's line.
+
+``outside_main`` of a layer B: for every B unit, its amount in A units other than the one holding
+most of it (its main footprint), summed — the people who live in a council outside that council's main
+footprint. Each person counts once, unlike a sum of ``wrong_side`` over footprints.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +50,10 @@ def pick_weight(table: PairTable, by: str | None) -> str:
     return by
 
 
-def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """B units divided between A units: no A holds ≥ t of them and more than 1 − t lies in A units
-    other than the largest (a B merely lying partly outside layer A is not split). Most divided first."""
+def largest_pieces(table: PairTable, by: str) -> pd.DataFrame:
+    """Every B unit with its largest piece: the A unit holding most of it (``largest_in``), that
+    share, the number of pieces, and the amount outside it (``outside_largest``). B units that
+    overlap no A unit have no row."""
     col = WEIGHT_COLUMN[by]
     real = table.real()
     real = real[real[col] > 0]
@@ -57,17 +68,25 @@ def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD)
         "largest_share": best[share].to_numpy(),
         "largest_in": best["a_code"].to_numpy(),
     })
-    in_others = real.groupby("b_code")[share].sum().reindex(best.index).to_numpy() - out["largest_share"].to_numpy()
-    out["outside_largest"] = out[col] * (1 - out["largest_share"])
-    out = out[(out["largest_share"] < threshold) & (in_others > 1 - threshold)]
+    out["in_others"] = real.groupby("b_code")[share].sum().reindex(best.index).to_numpy() - out["largest_share"]
+    out["outside_largest"] = out[col] - best[col].to_numpy()
+    out["largest_in_name"] = best["a_name"].to_numpy()
     return out.sort_values(["largest_share", "code"]).reset_index(drop=True)
+
+
+def split_units(table: PairTable, by: str, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """B units divided between A units: no A holds ≥ t of them and more than 1 − t lies in A units
+    other than the largest (a B merely lying partly outside layer A is not split). Most divided first."""
+    out = largest_pieces(table, by)
+    out = out[(out["largest_share"] < threshold) & (out["in_others"] > 1 - threshold)]
+    return out.drop(columns=["in_others", "largest_in_name"]).reset_index(drop=True)
 
 
 def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """One row per A unit: class, units of B touched and split, best match, wrong-side amount.
 
-    ``wrong_side`` sums, over every B that A touches, the smaller of B's part inside A and
-    B's part outside A: the amount that would have to change side for A to follow B's lines.
+    ``wrong_side`` sums, over every B that A cuts, the smaller of B's part inside A and B's part
+    outside A (zero for a B holding A whole); see the module docstring.
     """
     by = pick_weight(table, by)
     col = WEIGHT_COLUMN[by]
@@ -76,6 +95,7 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
     real = real[real[col] > 0].copy()
     b_total = real["b_code"].map(table.b_units.set_index("code")[col])
     real["wrong"] = np.minimum(real[col], b_total - real[col]).clip(lower=0)
+    real.loc[real[p] >= threshold, "wrong"] = 0.0  # A nested in B: B's line does not cut A
     divided = set(split_units(table, by, threshold)["code"])
     real["b_split"] = real["b_code"].isin(divided)
     real["fringe"] = (real[p] <= 1 - threshold) & (real[q] <= 1 - threshold)
@@ -136,8 +156,11 @@ class LayerScore:
     score: float
     split_b: int
     in_split_b: float
+    outside_main: float = 0.0  # Σ over B units of their amount outside their main A unit
+    b_total: float = 0.0  # the whole of layer B's weight that lies in layer A
 
     def describe(self, a_label: str, b_label: str) -> str:
+        """One sentence: whole unions, score (defined), split B units and the people outside."""
         amount = "people" if self.by == "population" else ("m²" if self.by == "area" else "small areas")
         if not self.total:
             return (f"{a_label} vs {b_label} (by {self.by}, threshold {self.threshold:g}): the {self.units} "
@@ -145,23 +168,31 @@ class LayerScore:
         share = self.in_whole_unions / self.total
         if self.by == "area":
             whole, split = f"{share:.1%} of the area", f"{self.in_split_b / 1e6:,.0f} km² in"
+            outside = f"{self.outside_main / 1e6:,.0f} km²"
         else:
             whole, split = f"{share:.1%} of the {amount}", f"{self.in_split_b:,.0f} {amount} live in"
+            outside = f"{self.outside_main:,.0f} {amount}"
+        outside_share = self.outside_main / self.b_total if self.b_total else 0.0
         return (f"{a_label} vs {b_label} (by {self.by}, threshold {self.threshold:g}): "
                 f"{self.whole_unions} of {self.units} are unions of whole {b_label} units ({whole}); "
-                f"score {self.score:.1%}; {split} {self.split_b} {b_label} units split between {a_label} units")
+                f"score {self.score:.1%} (share in units coterminous with, nested in or made of whole "
+                f"{b_label} units); {split} {self.split_b} {b_label} units split between {a_label} units; "
+                f"{outside} ({outside_share:.2%}) live outside the main {a_label} unit of their {b_label} unit")
 
 
 def layer_score(table: PairTable, classes: pd.DataFrame, by: str, threshold: float = DEFAULT_THRESHOLD) -> LayerScore:
-    """Summarise a classification: whole unions, score, and B units split across A."""
+    """Summarise a classification: whole unions, score, B units split across A, people outside."""
     col = WEIGHT_COLUMN[by]
     whole = classes["class"].isin(["coterminous", "contains"])
     split = split_units(table, by, threshold)
+    largest = largest_pieces(table, by)
     return LayerScore(
         by=by, threshold=threshold, units=len(classes), clean_units=int(classes["class"].isin(CLEAN).sum()),
         whole_unions=int(whole.sum()), total=float(classes[col].sum()),
         in_whole_unions=float(classes.loc[whole, col].sum()), score=coterminosity_score(classes, by),
         split_b=len(split), in_split_b=float(split[col].sum()),
+        outside_main=float(math.fsum((largest["in_others"] * largest[col]).clip(lower=0))),
+        b_total=float(math.fsum(largest[col])),
     )
 
 
