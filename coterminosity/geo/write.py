@@ -16,8 +16,10 @@ DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
-    """Write ``frame`` to ``path`` (format from the extension); never leaves a partial file."""
+def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer_name: str | None = None) -> Path:
+    """Write ``frame`` to ``path`` (format from the extension; GeoJSON in EPSG:4326, the others in
+    the frame's CRS), as one layer named ``layer_name`` (default: the file's stem); never leaves a
+    partial file."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in DRIVERS and suffix not in (".parquet", ".geoparquet"):
@@ -37,7 +39,8 @@ def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
         if suffix in (".parquet", ".geoparquet"):
             out.to_parquet(tmp)
         else:
-            out.to_file(tmp, driver=DRIVERS[suffix], engine="pyogrio")
+            options = {"layer": layer_name or target.stem} if suffix == ".gpkg" else {}
+            out.to_file(tmp, driver=DRIVERS[suffix], engine="pyogrio", **options)
         if suffix == ".shp":
             for part in SHAPEFILE_PARTS:
                 piece = tmp.with_suffix(part)
