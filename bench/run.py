@@ -78,20 +78,21 @@ def worker_project(data_dir: str) -> dict:
     t_start = time.perf_counter()
     stages = Stages()
     with stages("import"):
-        import coterminosity.geo.named as named
         from coterminosity.boundaries.overlay import overlay
+        from coterminosity.geo import load, smallareas
+        from coterminosity.geo.population import load_population
     # Sub-stages of building the LSOA coverage, timed inside the real functions.
-    stages.wrap(named, "small_area_polygons", LSOA_STAGE)
-    stages.wrap(named, "read_frame", "    read gpkg")
-    stages.wrap(named, "repair_polygons", "    make_valid + 1 cm snap")
-    stages.wrap(named, "clean_coverage", "    coverage_clean")
-    stages.wrap(named, "build_layer", "  dissolve (coverage_union per unit)")
+    stages.wrap(smallareas, "small_area_polygons", LSOA_STAGE)
+    stages.wrap(smallareas, "read_frame", "    read gpkg")
+    stages.wrap(smallareas, "repair_polygons", "    make_valid + 1 cm snap")
+    stages.wrap(smallareas, "clean_coverage", "    coverage_clean")
+    stages.wrap(load, "build_layer", "  dissolve (coverage_union per unit)")
     with stages("layer stp17"):
-        stp = named.load_layer("stp17", data_dir=data_dir)
+        stp = load.load_layer("stp17", data_dir=data_dir)
     with stages("layer upper17"):
-        upper = named.load_layer("upper17", data_dir=data_dir)
+        upper = load.load_layer("upper17", data_dir=data_dir)
     with stages("population"):
-        pop = named.load_population(None, data_dir=data_dir)
+        pop = load_population(None, data_dir=data_dir)
     with stages("overlay"):
         table = overlay(stp, upper, pop)
     total = time.perf_counter() - t_start
@@ -133,7 +134,7 @@ def worker_geopandas(data_dir: str, mode: str, cache: str) -> dict:
     with stages("read LSOAs"):
         if mode == "clean":
             os.environ["COTERM_CACHE"] = cache
-            from coterminosity.geo.named import small_area_polygons
+            from coterminosity.geo.smallareas import small_area_polygons
 
             lsoa = small_area_polygons(data_dir)[0][["code", "geometry"]].rename(columns={"code": "LSOA11CD"})
         else:

@@ -1,4 +1,4 @@
-"""Turn DataFrames into terminal tables, CSV, JSON or Markdown, and write files atomically."""
+"""Turn DataFrames into terminal tables, CSV, JSON or Markdown."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import math
 import os
 import re
 import sys
-import tempfile
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from .errors import CotermError
+from .geo.io import atomic_write
 
 FORMATS = ("table", "csv", "json", "markdown")
 # Control characters in names (newlines, terminal escapes) would break a table or drive the terminal.
@@ -24,41 +23,6 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def printable(text: str) -> str:
     """``text`` safe for a terminal line: line breaks and tabs become spaces, other control characters �."""
     return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "\ufffd", text)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
-
-    A failure leaves no half-written output: either the old file or the whole new one.
-    """
-    target = Path(path)
-    if target.is_dir():
-        raise CotermError(f"{target}: is a folder; give a file name for the output")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise CotermError(f"{target}: folder {folder} does not exist; create it or choose another output path")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise CotermError(f"{target}: cannot write there ({err.strerror}); choose another output path") from None
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise CotermError(f"{target}: cannot write ({err.strerror}); choose another output path") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _plain(value):

@@ -7,10 +7,10 @@ import importlib
 _EXPORTS = {
     "Layer": "coterminosity.geo.layer",
     "Population": "coterminosity.geo.layer",
-    "load_layer": "coterminosity.geo.named",
-    "load_population": "coterminosity.geo.named",
-    "population_counts": "coterminosity.geo.named",
-    "small_area_layer": "coterminosity.geo.named",
+    "load_layer": "coterminosity.geo.load",
+    "load_population": "coterminosity.geo.population",
+    "population_counts": "coterminosity.geo.population",
+    "small_area_layer": "coterminosity.geo.smallareas",
 }
 
 __all__ = sorted(_EXPORTS)

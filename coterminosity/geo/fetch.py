@@ -34,8 +34,8 @@ from typing import Callable, TextIO
 
 from .. import __version__
 from ..errors import CotermError
-from ..report import atomic_write
 from .catalogue import DATASETS, POPULATION, Dataset, resolve_data_dir
+from .io import atomic_write
 
 MANIFEST = "manifest.json"
 USER_AGENT = f"coterminosity/{__version__} (coterm data fetch)"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..report import atomic_write
+from .io import atomic_write
 from .crs import to_bng
 from .read import read_frame, read_table, row_numbers
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import CotermError
 from .layer import Layer
+from .smallareas import small_area_table
 
 MEMBERS_COLUMN = "small_area_codes"
 COUNT_COLUMN = "small_areas"
@@ -35,8 +36,6 @@ def attach_members(layer: Layer, data_dir=None) -> Layer:
     members = pd.DataFrame({"code": frame["code"].to_numpy(), "small_code": parts.str[1].str.split(",").to_numpy()})
     members = members.explode("small_code")
     members = members[members["small_code"].notna() & (members["small_code"] != "")]
-    from .named import small_area_table  # local: named imports this module
-
     table = small_area_table(data_dir)
     unknown = ~members["small_code"].isin(set(table["code"]))
     counts = members.groupby("code")["small_code"].count()

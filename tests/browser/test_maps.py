@@ -176,7 +176,7 @@ def test_focus_finds_one_footprint(hand):
 
 @pytest.fixture(scope="module")
 def real(data_dir):
-    from coterminosity.geo.named import load_layer, load_population, small_area_layer
+    from coterminosity.geo import load_layer, load_population, small_area_layer
 
     stp, upper = load_layer("stp17", data_dir=data_dir), load_layer("upper17", data_dir=data_dir)
     pop = load_population(None, data_dir=data_dir)

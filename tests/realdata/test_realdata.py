@@ -13,7 +13,8 @@ import shapely
 
 from coterminosity.boundaries.overlay import overlay
 from coterminosity.cli import main
-from coterminosity.geo.named import load_layer, load_population, small_area_polygons
+from coterminosity.geo import load_layer, load_population
+from coterminosity.geo.smallareas import small_area_polygons
 
 pytestmark = pytest.mark.realdata
 THRESHOLD = 0.98

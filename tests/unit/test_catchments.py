@@ -336,7 +336,7 @@ def test_real_lsoas_one_practice_per_ccg(tmp_path, lookup, capsys):
 
     out = tmp_path / "catch.gpkg"
     assert main(["catchments", str(path), "--share", "1", "-o", str(out)]) == 0
-    from coterminosity.geo.named import load_layer
+    from coterminosity.geo import load_layer
 
     layer = load_layer(str(out))
     assert layer.small_areas == "lsoa11" and len(layer) == 207

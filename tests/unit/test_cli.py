@@ -172,7 +172,7 @@ def test_empty_population_table(tmp_path, square_and_halves, capsys, data_dir):
 
 def test_population_errors_name_the_file_line_even_after_blank_lines(tmp_path):
     from coterminosity.errors import InputError
-    from coterminosity.geo.named import checked_counts
+    from coterminosity.geo.population import checked_counts
     from coterminosity.geo.read import read_table
 
     path = tmp_path / "pop.csv"

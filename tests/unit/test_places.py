@@ -226,7 +226,7 @@ def independent_places(ons_lsoas) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def real_places(data_dir):
-    from coterminosity.geo.named import load_layer, load_population
+    from coterminosity.geo import load_layer, load_population
 
     return places(load_layer("stp17", data_dir=data_dir), load_layer("upper17", data_dir=data_dir),
                   load_population(data_dir=data_dir))
@@ -300,7 +300,7 @@ def test_proposed_report_limited_to_some_footprints_and_neighbours_places():
 
 @pytest.mark.realdata
 def test_real_ccgs_tile_their_footprints_exactly(data_dir):
-    from coterminosity.geo.named import load_layer, load_population
+    from coterminosity.geo import load_layer, load_population
 
     stp = load_layer("stp17", data_dir=data_dir)
     t = check_proposed(stp, load_layer("ccg17", data_dir=data_dir), load_population(data_dir=data_dir),

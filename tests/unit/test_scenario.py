@@ -188,7 +188,7 @@ def test_save_and_load_scenarios(tmp_path):
 
 @pytest.fixture(scope="module")
 def real(data_dir):
-    from coterminosity.geo.named import load_layer, load_population
+    from coterminosity.geo import load_layer, load_population
 
     names = ("stp17", "ccg17", "lad17", "upper17")
     layers = {n: load_layer(n, data_dir=data_dir) for n in names}

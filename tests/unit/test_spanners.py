@@ -97,7 +97,7 @@ def independent_upper_by_stp(ons_lsoas) -> pd.DataFrame:
 
 @pytest.mark.realdata
 def test_real_councils_divided_between_2017_footprints(data_dir, ons_lsoas):
-    from coterminosity.geo.named import load_layer, load_population
+    from coterminosity.geo import load_layer, load_population
 
     wide, long, table, by = find_spanners(load_layer("upper17", data_dir=data_dir), load_layer("stp17", data_dir=data_dir),
                                           load_population(data_dir=data_dir))

@@ -1,0 +1,143 @@
+"""Population: the catalogue's mid-2019 LSOA counts, or a user's file of points or code → count.
+
+Every result is a :class:`Population` of points; the counts are checked (≥ 0, one row per small
+area, known codes) with a one-line error naming the first bad row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .catalogue import POPULATION, dataset_path
+from .layer import BNG, Layer, Population
+from .read import read_frame, read_table, row_names
+from .smallareas import SMALL_AREAS, small_area_table
+
+
+def catalogue_population(data_dir=None) -> Population:
+    """Mid-2019 LSOA populations placed at a point inside each LSOA polygon."""
+    table = small_area_table(data_dir)
+    path = dataset_path(POPULATION, data_dir)
+    pop = read_table(path)
+    if "LSOA11CD" not in pop.columns or "population" not in pop.columns:
+        raise InputError(f"{path}: expected columns LSOA11CD and population")
+    return population_from_table(pop, "LSOA11CD", "population", table, str(path), label="mid-2019 population")
+
+
+def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | Path,
+                   known: pd.Series | None = None, what: str = "small areas") -> pd.Series:
+    """Population per small-area code from a table: counts ≥ 0, one row per code and, given
+    ``known`` codes, no stranger; otherwise a one-line error naming the first offending line."""
+    if pop.empty:
+        raise InputError(f"{where}: no rows; a population table needs one row per small area")
+    for col, flag in ((code_col, "--pop-code-col"), (pop_col, "--pop-col")):
+        if col not in pop.columns:
+            raise InputError(f"{where}: no column {col!r} (name it with {flag}); columns present: "
+                             f"{', '.join(map(str, pop.columns[:12]))}")
+    counts = pd.to_numeric(pop[pop_col], errors="coerce")
+    codes = pop[code_col].astype(str)
+    for bad, problem in (
+        (counts.isna().to_numpy() | (counts < 0).to_numpy(), f"{pop_col} is not a count ≥ 0"),
+        (codes.duplicated().to_numpy(), "repeats a small area (one row per small area)"),
+        (~codes.isin(set(known)).to_numpy() if known is not None else np.zeros(len(pop), bool),
+         f"is not one of the {what} (check the code column and its vintage)"),
+    ):
+        found = np.flatnonzero(bad)
+        if len(found):
+            value = pop[pop_col if "count" in problem else code_col].iloc[found[0]]
+            raise InputError(f"{where}: {row_names(where, pop, found[:1])[0]}: {value!r} {problem} "
+                             f"({len(found)} such rows); fix them")
+    return pd.Series(counts.to_numpy(), index=codes.to_numpy())
+
+
+def population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, table: pd.DataFrame, where: str,
+                          label: str) -> Population:
+    """Counts per LSOA code placed at each LSOA's point; codes checked against ``table``."""
+    counts = checked_counts(pop, code_col, pop_col, where, known=table["code"], what="2011 LSOAs")
+    joined = pd.DataFrame({"code": counts.index, "population": counts.to_numpy()})
+    joined = joined.merge(table[["code", "x", "y"]], on="code", how="left")
+    lacking = len(table) - len(joined)
+    notes = ["population points: a point inside each LSOA polygon (shapely point_on_surface); "
+             "no population-weighted centroids in the data folder"]
+    if lacking:
+        notes.append(f"{lacking} LSOAs have no population row; counted as 0")
+    points = gpd.GeoDataFrame(joined[["code", "population"]], geometry=gpd.points_from_xy(joined["x"], joined["y"]),
+                              crs=BNG)
+    return Population(points, label=label, small_areas=SMALL_AREAS, notes=notes)
+
+
+def load_population(
+    spec: str | None = None,
+    *,
+    data_dir=None,
+    code_col: str | None = None,
+    pop_col: str = "population",
+    crs: str | None = None,
+) -> Population:
+    """Population points from the catalogue (``spec`` None/"pop19") or a file.
+
+    A file with point geometry (or coordinate columns) is used as is; a plain table of
+    small-area code → count is joined to the catalogue LSOAs' interior points.
+    """
+    if spec in (None, "", "pop19", POPULATION):
+        return catalogue_population(data_dir)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        table = read_table(path)
+        code_col = code_col or next((c for c in table.columns if c.upper() in ("LSOA11CD", "CODE", "LSOA_CODE")), None)
+        if code_col is None or code_col not in table.columns:
+            raise InputError(f"{path}: no small-area code column; name it with --pop-code-col")
+        if pop_col not in table.columns:
+            raise InputError(f"{path}: no column {pop_col!r}; name the count column with --pop-col")
+        coords = {c.lower() for c in table.columns} & {"x", "y", "easting", "northing", "lon", "lat", "longitude", "latitude", "wkt"}
+        if not coords:
+            return population_from_table(table, code_col, pop_col, small_area_table(data_dir), str(path),
+                                          label=path.stem)
+    frame = read_frame(path)
+    from .crs import to_bng  # local: only point files need it
+
+    if code_col is None:
+        code_col = next((c for c in frame.columns if c.upper() in ("LSOA11CD", "CODE", "LSOA_CODE")), None)
+    if pop_col not in frame.columns:
+        raise InputError(f"{path}: no column {pop_col!r}; name the count column with --pop-col")
+    types = frame.geom_type
+    if not types.eq("Point").all():
+        raise InputError(f"{path}: population points must be points; found {', '.join(types.unique().astype(str))}")
+    frame, notes = to_bng(frame, str(path), crs=crs, suffix=suffix)
+    counts = pd.to_numeric(frame[pop_col], errors="coerce")
+    bad = np.flatnonzero(counts.isna().to_numpy() | (counts < 0).to_numpy())
+    if len(bad):
+        raise InputError(f"{path}: feature {bad[0] + 1}: {pop_col} is not a count ≥ 0 ({len(bad)} such); fix them")
+    codes = frame[code_col].astype(str) if code_col else pd.Series(np.arange(len(frame)).astype(str))
+    points = gpd.GeoDataFrame({"code": codes.to_numpy(), "population": counts.to_numpy()}, geometry=frame.geometry.values,
+                              crs=BNG)
+    return Population(points, label=path.stem, small_areas=None, notes=notes)
+
+
+def population_counts(spec: str | None, small: Layer, *, data_dir=None, code_col: str | None = None,
+                      pop_col: str = "population") -> tuple[pd.Series | None, str]:
+    """Population per small area of ``small`` (any small-area layer, e.g. MSOAs), and a note.
+
+    The catalogue LSOAs take the catalogue population unless a file is given; other small
+    areas need a table of code → count (``spec``), else there is none (said in the note).
+    """
+    if small.label == SMALL_AREAS and small.small_areas == SMALL_AREAS and spec in (None, "", "pop19", POPULATION):
+        population = catalogue_population(data_dir)
+        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
+    if spec in (None, "", "pop19", POPULATION):
+        return None, f"population: none for {small.label} small areas (give --population FILE with code and population)"
+    if Path(spec).suffix.lower() not in (".csv", ".parquet", ".pq"):  # population points, coded by small area
+        population = load_population(spec, data_dir=data_dir, code_col=code_col, pop_col=pop_col)
+        return population.by_code(), f"population: {population.label} (total {population.total:,.0f})"
+    table = read_table(spec)
+    code_col = code_col or next((c for c in table.columns if c.lower() in ("code", "lsoa11cd", "msoa11cd")), None)
+    if code_col is None:
+        raise InputError(f"{spec}: no small-area code column; name it with --pop-code-col")
+    counts = checked_counts(table, code_col, pop_col, spec, known=small.codes, what=f"{small.label} small areas")
+    return counts, f"population: {spec} (total {counts.sum():,.0f})"
