@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .io import atomic_write
 from .crs import to_bng
+from .io import atomic_write
 from .read import read_frame, read_table, row_numbers
 
 # NHS Digital "Patients Registered at a GP Practice", LSOA file (gp-reg-pat-prac-lsoa-all.csv).
@@ -33,7 +33,8 @@ KNOWN_LAYOUTS = {
 }
 
 LOCATION_CODES = ("code", "practice_code", "organisation_code", "org_code", "ods_code", "trustcode", "trust_code",
-                  "site_code", "sitecode", "dest")
+                  "trust22cd", "site_code", "sitecode", "dest")
+NAME_COLUMNS = ("name", "practice_name", "trustname", "trust_name", "trust22nm", "site_name")
 MAX_NAMED = 5  # rows named in an error message
 UNMATCHED_COLUMNS = ["row", "origin", "dest", "count", "reason"]
 
@@ -213,7 +214,8 @@ def check_destinations(flows: Flows, located: pd.Series | set, where: str,
     return set_aside(flows, bad, f"name destinations with no row in the location table {where}", "dest", report)
 
 
-def read_locations(path: str | Path, code_col: str | None = None, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_locations(path: str | Path, code_col: str | None = None, *, crs: str | None = None,
+                   name_col: str | None = None) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Destination points (code, name, geometry) in EPSG:27700 from a CSV with easting/northing
     (or x/y with --crs, or lon/lat) columns, or from any point file."""
     p = Path(path)
@@ -245,7 +247,8 @@ def read_locations(path: str | Path, code_col: str | None = None, *, crs: str | 
                          f"give one point per destination ({dup.nunique()} codes repeated)")
     frame, notes = to_bng(frame, str(p), crs=crs, suffix=p.suffix)
     lower = {str(c).lower(): c for c in columns}
-    name_col = next((lower[c] for c in ("name", "practice_name", "trustname", "trust_name", "site_name") if c in lower), None)
+    name_col = _column(frame, name_col) if name_col else None
+    name_col = name_col or next((lower[c] for c in NAME_COLUMNS if c in lower), None)
     out = gpd.GeoDataFrame({"code": codes.astype(str).to_numpy(),
                             "name": (frame[name_col].astype(str) if name_col else codes.astype(str)).to_numpy()},
                            geometry=frame.geometry.values, crs=frame.crs)

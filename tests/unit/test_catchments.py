@@ -115,7 +115,8 @@ def test_location_outside_every_footprint_is_reported(pairs, small, footprints):
                            geometry=[shapely.Point(X0 + 50, Y0 + 50), shapely.Point(X0 + 5000, Y0 + 50)], crs=BNG)
     result = run(pairs, small, footprints, loc)
     assert result.destinations.set_index("dest").loc["dB", "home"] == OUTSIDE
-    assert any("110 of the flow goes to 1 destinations located in no" in n for n in result.notes)
+    assert any("110 of the flow (55.00%) goes to 1 destinations located in no fp unit" in n and "dB" in n
+               for n in result.notes)
     assert result.footprints.set_index("code").loc["B", "retained"] == 0
 
 
@@ -274,7 +275,7 @@ def test_cli_containment_csv(capsys):
 
 def test_cli_catchments_writes_a_layer(tmp_path, capsys):
     out = tmp_path / "catch.gpkg"
-    assert main(["catchments", str(FIX / "flows.csv"), *HAND, "--population", str(FIX / "population.csv"),
+    assert main(["-v", "catchments", str(FIX / "flows.csv"), *HAND, "--population", str(FIX / "population.csv"),
                  "-o", str(out)]) == 0
     back = gpd.read_file(out).set_index("code")
     assert back.loc["dA", "catchment_population"] == pytest.approx(1708.3333333)
@@ -298,7 +299,7 @@ def test_cli_bad_flows_exit_2_with_one_line(tmp_path, capsys, text, needle):
 def test_cli_report_unmatched(tmp_path, capsys):
     path = write(tmp_path, (FIX / "flows.csv").read_text() + "W01000001,dA,Practice A,40\n")
     report = tmp_path / "unmatched.csv"
-    assert main(["containment", str(path), *HAND, "--report-unmatched", str(report), "--format", "csv"]) == 0
+    assert main(["-v", "containment", str(path), *HAND, "--report-unmatched", str(report), "--format", "csv"]) == 0
     captured = capsys.readouterr()
     assert "set aside 1 rows (40 people" in captured.err
     out = pd.read_csv(pd.io.common.StringIO(captured.out)).set_index("code")

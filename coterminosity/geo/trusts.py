@@ -1,0 +1,299 @@
+"""Hospital trust catchments (OHID) as a flow table: council → trust → catchment population.
+
+OHID publishes, for each acute trust, the share of its catchment population living in each
+lower-tier council, and each trust's catchment population by year. A flow is
+``count(trust, council) = SHARE × population(trust)``, where the population is the trust's
+latest non-blank ``CATCHMENT_POPULATION``, else the sum of its predecessors' latest values
+through the ODS successor table (chains followed). Trusts with neither are left out and named:
+specialist trusts (children's, cancer, heart, women's) have no catchment population by design.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import CotermError, InputError
+from .flows import MAX_NAMED, UNMATCHED_COLUMNS, Flows, _column, read_locations
+from .read import read_table, row_numbers
+
+log = logging.getLogger(__name__)
+
+SHARES = "trust22_catchment_shares_ltla21"
+ICB_SHARES = "trust22_catchment_shares_icb22"
+POINTS = "trust22_points"
+CATCHMENT_POPULATION = "trust_catchment_population_2011_2021"
+SUCCESSORS = "trust_successors"
+COUNCILS = "lad21"  # the catalogue layer the shares' council codes (LTLA21CD) belong to
+
+SHARE_COLUMNS = ("TRUST22CD", "LTLA21CD", "SHARE")
+SHARE_TOLERANCE = 1e-6
+MAX_CHAIN = 20  # predecessor generations followed before giving up (the ODS table has no cycles)
+SPECIALIST_WORDS = ("CHILDREN", "CANCER", "HEART", "WOMEN", "WALTON", "ORTHOPAEDIC", "EYE", "MARSDEN", "PAPWORTH")
+
+
+def trust_file(name: str, data_dir=None) -> Path:
+    """The path of one of the trust files: the catalogue entry when there is one, else the data folder."""
+    from .catalogue import DATASETS, dataset_path, resolve_data_dir
+
+    if name in DATASETS:
+        return dataset_path(name, data_dir)
+    path = resolve_data_dir(data_dir) / f"{name}.csv"
+    if not path.is_file():
+        raise CotermError(f"{path}: missing; point --data-dir/COTERM_DATA at the folder holding the trust catchment files")
+    return path
+
+
+def is_share_table(path: str | Path) -> bool:
+    """True when a file has the trust-share columns (TRUST22CD, LTLA21CD, SHARE)."""
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".parquet", ".pq") or not p.is_file():
+        return False
+    try:
+        header = read_table(p).columns if p.suffix.lower() != ".csv" else pd.read_csv(p, nrows=0).columns
+    except Exception:
+        return False
+    return all(_column(pd.DataFrame(columns=header), c) for c in SHARE_COLUMNS)
+
+
+# ---------------------------------------------------------------- the three tables
+
+
+def _named(rows: np.ndarray, word: str) -> str:
+    shown = ", ".join(f"{word} {r}" for r in rows[:MAX_NAMED])
+    return shown + (f" and {len(rows) - MAX_NAMED:,} more" if len(rows) > MAX_NAMED else "")
+
+
+def read_shares(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Checked shares: ``trust``, ``council``, ``share``, ``row``; and the row word ("line"/"row").
+
+    One-line errors naming rows for missing columns, empty codes, shares that are not numbers
+    ≥ 0, repeated (trust, council) rows, and trusts whose shares do not sum to 1 (± 1e-6).
+    """
+    p = Path(path)
+    table = read_table(p)
+    word, rows = row_numbers(p, table)
+    cols = []
+    for wanted in SHARE_COLUMNS:
+        found = _column(table, wanted)
+        if found is None:
+            raise InputError(f"{p}: no column {wanted!r}; a trust share table has columns "
+                             f"{', '.join(SHARE_COLUMNS)} (present: {', '.join(map(str, table.columns[:10]))})")
+        cols.append(found)
+    if len(table) == 0:
+        raise InputError(f"{p}: no rows; nothing to count")
+    frame = pd.DataFrame({"trust": table[cols[0]].astype("string").str.strip().to_numpy(),
+                          "council": table[cols[1]].astype("string").str.strip().to_numpy(),
+                          "raw": table[cols[2]].astype("string").to_numpy(), "row": rows})
+    for role, col in (("trust", cols[0]), ("council", cols[1])):
+        empty = (frame[role].isna() | (frame[role] == "")).to_numpy()
+        if empty.any():
+            raise InputError(f"{p}: {int(empty.sum()):,} rows have no {role} code in column {col!r} "
+                             f"({_named(frame['row'].to_numpy()[empty], word)}); fill them in or remove them")
+    share = pd.to_numeric(frame["raw"].str.strip(), errors="coerce")
+    bad = (share.isna() | ~np.isfinite(share.fillna(0)) | (share < 0)).to_numpy()
+    if bad.any():
+        listed = ", ".join(f"{word} {r.row} ({'empty' if pd.isna(r.raw) else repr(r.raw)})"
+                           for r in frame[bad].head(MAX_NAMED).itertuples())
+        raise InputError(f"{p}: {cols[2]} must be a share ≥ 0, but {int(bad.sum()):,} rows are not: {listed}; "
+                         "fix or remove those rows")
+    frame["share"] = share.astype(float).to_numpy()
+    frame = frame.drop(columns="raw")
+    dup = frame.duplicated(["trust", "council"], keep=False).to_numpy()
+    if dup.any():
+        first = frame[dup].iloc[0]
+        again = frame[dup & (frame["trust"] == first.trust).to_numpy() & (frame["council"] == first.council).to_numpy()]
+        raise InputError(f"{p}: trust {first.trust} has council {first.council} on several rows "
+                         f"({_named(again['row'].to_numpy(), word)}; {int(dup.sum()):,} repeated rows in all); "
+                         "keep one row per trust and council")
+    sums = frame.groupby("trust", sort=False)["share"].sum()
+    off = sums[(sums - 1).abs() > SHARE_TOLERANCE]
+    if len(off):
+        trust = off.index[0]
+        rows_of = frame.loc[frame["trust"] == trust, "row"].to_numpy()
+        others = f"; {len(off) - 1:,} more trusts too (e.g. {', '.join(off.index[1:4])})" if len(off) > 1 else ""
+        raise InputError(f"{p}: the shares of trust {trust} sum to {off.iloc[0]:.6f}, not 1 "
+                         f"({_named(rows_of, word)}){others}; each trust's shares must sum to 1 (± {SHARE_TOLERANCE:g})")
+    return frame.reset_index(drop=True), word
+
+
+def read_successors(path: str | Path) -> pd.DataFrame:
+    """The ODS successor table: ``old``, ``new`` (codes as text), ``date``."""
+    table = read_table(path)
+    cols = [_column(table, c) for c in ("OLD_CODE", "NEW_CODE")]
+    if None in cols:
+        raise InputError(f"{path}: expected columns OLD_CODE and NEW_CODE (the ODS successor table)")
+    date = _column(table, "DATE")
+    out = pd.DataFrame({"old": table[cols[0]].astype(str).str.strip(), "new": table[cols[1]].astype(str).str.strip(),
+                        "date": table[date].astype(str) if date else ""})
+    return out[(out["old"] != "") & (out["new"] != "")].reset_index(drop=True)
+
+
+def read_catchment_population(path: str | Path) -> pd.DataFrame:
+    """Per trust code: latest non-blank ``population``, its ``year``, and the trust ``name``
+    (population NaN when every year is blank)."""
+    table = read_table(path)
+    cols = {c: _column(table, c) for c in ("YEAR", "TRUSTCD", "TRUSTNM", "CATCHMENT_POPULATION")}
+    missing = [c for c, found in cols.items() if found is None]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r}; expected the OHID trust catchment population table "
+                         "(YEAR, TRUSTCD, TRUSTNM, CATCHMENT_POPULATION)")
+    word, rows = row_numbers(path, table)
+    frame = pd.DataFrame({"trust": table[cols["TRUSTCD"]].astype(str).str.strip().to_numpy(),
+                          "name": table[cols["TRUSTNM"]].astype(str).str.strip().to_numpy(),
+                          "year": pd.to_numeric(table[cols["YEAR"]], errors="coerce").to_numpy(),
+                          "raw": table[cols["CATCHMENT_POPULATION"]].to_numpy(), "row": rows})
+    pop = pd.to_numeric(frame["raw"], errors="coerce")
+    bad = (frame["raw"].notna() & (pop.isna() | (pop < 0))).to_numpy()
+    if bad.any():
+        raise InputError(f"{path}: CATCHMENT_POPULATION must be blank or a number ≥ 0 "
+                         f"({_named(frame['row'].to_numpy()[bad], word)}); fix those rows")
+    frame["population"] = pop.to_numpy()
+    names = frame.sort_values("year").drop_duplicates("trust", keep="last").set_index("trust")["name"]
+    known = frame.dropna(subset=["population"]).sort_values(["trust", "year"]).drop_duplicates("trust", keep="last")
+    out = pd.DataFrame({"trust": names.index, "name": names.to_numpy()})
+    return out.merge(known[["trust", "population", "year"]], on="trust", how="left")
+
+
+def resolve_populations(trusts: list[str], table: pd.DataFrame, successors: pd.DataFrame) -> pd.DataFrame:
+    """Per trust: ``population`` and ``source`` — its own latest value, else the sum of its
+    predecessors' (each predecessor without one replaced by its own predecessors, and so on)."""
+    own = table.dropna(subset=["population"]).set_index("trust")
+    before = successors.groupby("new")["old"].apply(lambda s: sorted(set(s))).to_dict()
+    rows = []
+    for trust in trusts:
+        if trust in own.index:
+            r = own.loc[trust]
+            rows.append((trust, float(r.population), f"own {int(r.year)}", ""))
+            continue
+        used, seen, frontier = [], {trust}, list(before.get(trust, []))
+        for _ in range(MAX_CHAIN):
+            nxt = []
+            for code in frontier:
+                if code in seen:
+                    continue
+                seen.add(code)
+                if code in own.index:
+                    used.append(code)
+                else:
+                    nxt += before.get(code, [])
+            if not nxt:
+                break
+            frontier = nxt
+        if used:
+            total = float(own.loc[used, "population"].sum())
+            parts = " + ".join(f"{c} {own.loc[c, 'population']:,.0f} ({int(own.loc[c, 'year'])})" for c in used)
+            rows.append((trust, total, f"predecessors {parts}", ",".join(used)))
+        else:
+            rows.append((trust, np.nan, "none", ""))
+    return pd.DataFrame(rows, columns=["trust", "population", "source", "predecessors"])
+
+
+# ---------------------------------------------------------------- the flow table
+
+
+@dataclass
+class TrustCatchments:
+    """Trust catchments as flows (``flows.frame``: origin council, dest trust, count), with where
+    each trust's population came from and which trusts were left out."""
+
+    flows: Flows
+    shares: pd.DataFrame  # trust, council, share, row (every checked row)
+    populations: pd.DataFrame  # trust, name, population, source, predecessors, councils
+    left_out: pd.DataFrame  # trust, name, councils, reason
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def trusts(self) -> list[str]:
+        return sorted(self.flows.frame["dest"].unique())
+
+
+def _is_specialist(name: str) -> bool:
+    upper = name.upper()
+    return any(w in upper for w in SPECIALIST_WORDS)
+
+
+def trust_flows(shares: str | Path | None = None, *, catchment_population: str | Path | None = None,
+                successors: str | Path | None = None, data_dir=None, report: bool = False) -> TrustCatchments:
+    """Council → trust flows: SHARE × the trust's catchment population (see the module docstring).
+
+    Trust codes found in neither the catchment population table nor the successor table raise a
+    one-line error naming their rows, or with ``report`` are set aside into ``flows.unmatched``
+    (their ``count`` column then holds the share).
+    """
+    shares_path = Path(shares) if shares else trust_file(SHARES, data_dir)
+    pop_path = Path(catchment_population) if catchment_population else trust_file(CATCHMENT_POPULATION, data_dir)
+    succ_path = Path(successors) if successors else trust_file(SUCCESSORS, data_dir)
+    table, word = read_shares(shares_path)
+    pops = read_catchment_population(pop_path)
+    succ = read_successors(succ_path)
+    notes = []
+    unmatched = pd.DataFrame(columns=UNMATCHED_COLUMNS)
+    known = set(pops["trust"]) | set(succ["new"])
+    unknown = ~table["trust"].isin(known).to_numpy()
+    if unknown.any():
+        rows = table[unknown]
+        codes = sorted(rows["trust"].unique())
+        reason = f"name trust codes in neither {pop_path.name} nor {succ_path.name}"
+        if not report:
+            raise InputError(f"{shares_path}: {len(rows):,} rows ({len(codes)} trusts: {', '.join(codes[:5])}) {reason} "
+                             f"({_named(rows['row'].to_numpy(), word)}); fix the codes, or set the rows aside with "
+                             "--report-unmatched FILE")
+        unmatched = rows.rename(columns={"council": "origin", "trust": "dest", "share": "count"}).assign(
+            reason=reason + " (count = share)")[UNMATCHED_COLUMNS]
+        notes.append(f"{shares_path.name}: set aside {len(rows):,} rows of {len(codes)} unknown trusts "
+                     f"({', '.join(codes[:5])}) that {reason}")
+        table = table[~unknown].reset_index(drop=True)
+    trusts = sorted(table["trust"].unique())
+    resolved = resolve_populations(trusts, pops, succ)
+    names = pops.set_index("trust")["name"]
+    resolved["name"] = resolved["trust"].map(names).fillna(resolved["trust"])
+    resolved["councils"] = resolved["trust"].map(table.groupby("trust").size()).astype(int)
+    lost = resolved[resolved["population"].isna()].copy()
+    lost["reason"] = np.where(lost["name"].map(_is_specialist), "specialist trust: no catchment population by design",
+                              "no catchment population and no predecessor with one")
+    if len(lost):
+        kept_rows = int(table["trust"].isin(set(resolved.dropna(subset=["population"])["trust"])).sum())
+        lost_rows = len(table) - kept_rows
+        notes.append(f"{len(lost)} of {len(trusts)} trusts left out, having no catchment population of their own or "
+                     f"through predecessors ({lost_rows:,} of {len(table):,} share rows, {lost_rows / len(table):.1%}; "
+                     f"their flows are unknown, not zero): " +
+                     "; ".join(f"{r.trust} {r.name.title()} ({r.reason})" for r in lost.itertuples()))
+    via = resolved[resolved["predecessors"] != ""]
+    if len(via):
+        notes.append(f"{len(via)} trusts take their catchment population from predecessors ({succ_path.name}): " +
+                     "; ".join(f"{r.trust} = {r.source.removeprefix('predecessors ')}" for r in via.itertuples()))
+    good = resolved.dropna(subset=["population"]).set_index("trust")["population"]
+    used = table[table["trust"].isin(good.index)]
+    frame = pd.DataFrame({"origin": used["council"].to_numpy(), "dest": used["trust"].to_numpy(),
+                          "count": (used["share"] * used["trust"].map(good)).to_numpy(), "row": used["row"].to_numpy()})
+    notes.insert(0, f"{shares_path.name}: count = SHARE × the trust's latest catchment population "
+                    f"({pop_path.name}); {len(good)} trusts, {frame['count'].sum():,.0f} people")
+    flows = Flows(frame.reset_index(drop=True), source=str(shares_path),
+                  names={r.trust: r.name.title() if r.name.isupper() else r.name for r in resolved.itertuples()},
+                  notes=notes, row_word=word, unmatched=unmatched)
+    return TrustCatchments(flows, table, resolved, lost[["trust", "name", "councils", "reason"]].reset_index(drop=True),
+                           notes)
+
+
+def read_trust_points(path: str | Path | None = None, *, data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Trust head-office points (``code``, ``name``, ``status``, geometry in EPSG:27700)."""
+    p = Path(path) if path else trust_file(POINTS, data_dir)
+    table = read_table(p) if p.suffix.lower() in (".csv", ".parquet", ".pq") else None
+    code_col = "TRUST22CD" if table is not None and _column(table, "TRUST22CD") else None
+    points, notes = read_locations(p, code_col, name_col="TRUST22NM" if code_col else None)
+    if table is not None and _column(table, "STATUS"):
+        status = dict(zip(table[_column(table, code_col or 'code')].astype(str).str.strip(), table[_column(table, "STATUS")]))
+        points["status"] = points["code"].map(status)
+    return points, notes
+
+
+def trust_names(points: gpd.GeoDataFrame) -> dict[str, str]:
+    """Code → name from the points file (better spelled than the catchment table's capitals)."""
+    return dict(zip(points["code"], points["name"]))
