@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import branca.colormap
 import folium
@@ -18,13 +19,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..boundaries.metrics import DEFAULT_THRESHOLD, classify, pick_weight, split_units
-from ..boundaries.overlay import WEIGHT_COLUMN, PairTable, overlay
+from ..boundaries.focus import Focus, focus_on
 from ..errors import InputError
-from ..geo.layer import Layer, Population
+from ..geo.layer import Layer
 from .elements import Attribution, Control, legend_html, offline_map
 from .geometry import Display, auto_tolerance, display_geometry, intersect_pieces, to_display
 from .layers import MapLayer, draw, format_value
+
+if TYPE_CHECKING:
+    from ..boundaries.comparison import Comparison
 
 CLASS_COLOURS = {
     "coterminous": "#1b9e77",
@@ -53,55 +56,11 @@ WEIGHT_LABEL = {"population": "Population", "area": "Area", "small_areas": "Smal
 DATA_CREDIT = "Boundaries: ONS / OS open data (OGL), contains OS data © Crown copyright and database right"
 
 
-@dataclass
-class Comparison:
-    """Footprints against one layer: the overlay and what ``coterm overlay`` derives from it."""
-
-    layer: Layer
-    table: PairTable
-    classes: pd.DataFrame  # classify(table, by, threshold): one row per footprint
-    split: pd.DataFrame  # split_units(table, by, threshold): the layer's units split between footprints
-    by: str
-    threshold: float = DEFAULT_THRESHOLD
-
-    @property
-    def weight_col(self) -> str:
-        return WEIGHT_COLUMN[self.by]
-
-
-def compare(footprints: Layer, layer: Layer, population: Population | None = None, *, by: str | None = None,
-            threshold: float = DEFAULT_THRESHOLD, **overlay_options) -> Comparison:
-    """Overlay, classify and list split units: the same three calls as ``coterm overlay``."""
-    table = overlay(footprints, layer, population, **overlay_options)
-    by = pick_weight(table, by)
-    return Comparison(layer, table, classify(table, by, threshold), split_units(table, by, threshold), by, threshold)
-
-
-# ---------------------------------------------------------------- focus
-
-
-def find_footprint(footprints: Layer, query: str) -> str:
-    """The code of the footprint named by ``query``: exact code, exact name, or one name containing it."""
-    return footprints.find(query, "footprints")
-
-
-def neighbourhood(footprints: Layer, comparisons: list[Comparison], code: str) -> dict[str, set[str]]:
-    """Codes to draw around one footprint: it, the footprints touching it, the units it overlaps."""
-    geoms = footprints.frame.geometry.to_numpy()
-    focus = footprints.frame.loc[footprints.frame["code"] == code].geometry.iloc[0]
-    near = shapely.STRtree(geoms).query(shapely.buffer(focus, 1.0), predicate="intersects")
-    keep = {footprints.label: set(footprints.frame["code"].iloc[near].astype(str)) | {code}}
-    for comp in comparisons:
-        real = comp.table.real()
-        keep[comp.layer.label] = set(real.loc[real["a_code"] == code, "b_code"].astype(str))
-    return keep
-
-
 # ---------------------------------------------------------------- layer frames
 
 
-def _weight_text(by: str):
-    col = WEIGHT_COLUMN[by]
+def _weight_text(comp: Comparison):
+    col = comp.weight_col
     return lambda v: format_value(col, v)
 
 
@@ -109,25 +68,21 @@ def footprint_frame(display: gpd.GeoDataFrame, comparisons: list[Comparison]) ->
     """Footprint geometry joined to its classify() row for every comparison (the first unprefixed)."""
     first = comparisons[0]
     col = first.weight_col
-    rows = first.classes.copy()
-    total = rows[col].replace(0, np.nan)
-    rows["fit"] = (1 - rows["wrong_side"] / total).clip(lower=0)
+    rows = first.table.drop(columns=["note"], errors="ignore")
     for comp in comparisons[1:]:
         label = comp.layer.label
-        other = comp.classes.drop(columns=["name", comp.weight_col]).add_prefix(f"{label}_")
+        other = comp.table.drop(columns=["note"], errors="ignore").drop(columns=["name", comp.weight_col]).add_prefix(f"{label}_")
         rows = rows.merge(other, left_on="code", right_on=f"{label}_code", how="left").drop(columns=f"{label}_code")
     frame = display.merge(rows, on="code", how="inner")
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=display.crs)
 
 
 def unit_frame(display: gpd.GeoDataFrame, comp: Comparison) -> gpd.GeoDataFrame:
-    """The compared layer's units with their totals and largest piece (split_units with no threshold)."""
+    """The compared layer's units with their totals and largest piece (the comparison's ``largest``)."""
     col = comp.weight_col
-    every = split_units(comp.table, comp.by, threshold=np.inf)  # every unit with its largest piece
-    a_names = comp.table.a_units.set_index("code")["name"]
-    units = comp.table.b_units[["code", "name", col]].merge(
-        every[["code", "pieces", "largest_share", "largest_in", "outside_largest"]], on="code", how="left")
-    units["largest_in_name"] = units["largest_in"].map(a_names)
+    units = comp.overlay.b_units[["code", "name", col]].merge(
+        comp.largest[["code", "pieces", "largest_share", "largest_in", "largest_in_name", "outside_largest"]],
+        on="code", how="left")
     units["split"] = units["code"].isin(comp.split["code"])
     frame = display.merge(units, on="code", how="inner")
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=display.crs)
@@ -136,7 +91,7 @@ def unit_frame(display: gpd.GeoDataFrame, comp: Comparison) -> gpd.GeoDataFrame:
 def piece_frame(pieces: gpd.GeoDataFrame, comp: Comparison) -> gpd.GeoDataFrame:
     """Footprint ∩ unit pieces of the split units, with their PairTable row and whether they are the largest."""
     by, col = comp.by, comp.weight_col
-    real = comp.table.real()
+    real = comp.overlay.real()
     real = real[real["b_code"].isin(comp.split["code"]) & (real[col] > 0)]
     largest = comp.split.set_index("code")["largest_in"]
     rows = real[["a_code", "a_name", "b_code", "b_name", col, f"a_in_b_{by}", f"b_in_a_{by}"]].copy()
@@ -189,7 +144,7 @@ def build_map(
     *,
     extra_layers: list[MapLayer] | None = None,
     color_by: str = "class",
-    focus: str | None = None,
+    focus: Focus | str | None = None,
     tiles: str = "none",
     fine: Layer | None = None,
     tolerance: float | None = None,
@@ -215,13 +170,15 @@ def build_map(
         raise InputError(f"map: --tiles {tiles!r}: choose one of {', '.join(TILES)}")
     if color_by not in ("class", "score"):
         raise InputError(f"map: --color-by {color_by!r}: choose class or score")
-    focus_code = find_footprint(footprints, focus) if focus else None
-    keep = neighbourhood(footprints, comparisons, focus_code) if focus_code else None
+    if isinstance(focus, str):
+        focus = focus_on(footprints, comparisons, focus)
+    focus_code = focus.code if focus else None
+    keep = focus.keep if focus else None
     labels = [footprints.label] + [c.layer.label for c in comparisons]
     if len(set(labels)) != len(labels):
         raise InputError(f"map: layers need different names ({', '.join(labels)})")
     if focus_code and tolerance is None:  # as fine as the zoomed-in view needs
-        tolerance = auto_tolerance(tuple(footprints.frame.loc[footprints.frame["code"] == focus_code].total_bounds))
+        tolerance = auto_tolerance(focus.bounds)
     display: Display = display_geometry([footprints] + [c.layer for c in comparisons], fine=fine,
                                         pieces_of=[c.layer.label for c in comparisons] if pieces else [],
                                         keep=keep, tolerance=tolerance)
@@ -235,7 +192,7 @@ def build_map(
 
     first = comparisons[0]
     b_label = first.layer.label
-    wtext = _weight_text(first.by)
+    wtext = _weight_text(first)
     weight_name = WEIGHT_LABEL[first.by]
     fp_display = to_display(display.layers[footprints.label])
     fp = footprint_frame(fp_display, comparisons)
@@ -252,7 +209,7 @@ def build_map(
     popup = {c: c for c in fp.columns if c != "geometry"}
     formats = {first.weight_col: wtext, "wrong_side": wtext}
     for comp in comparisons[1:]:
-        formats[f"{comp.layer.label}_wrong_side"] = _weight_text(comp.by)
+        formats[f"{comp.layer.label}_wrong_side"] = _weight_text(comp)
     if color_by == "class":
         style = _class_style
         present = [c for c in CLASS_COLOURS if c in set(fp["class"])]
@@ -277,7 +234,7 @@ def build_map(
     for i, comp in enumerate(comparisons):
         label, col = comp.layer.label, comp.weight_col
         units = unit_frame(to_display(display.layers[label]), comp)
-        ctext = _weight_text(comp.by)
+        ctext = _weight_text(comp)
         tip = {col: WEIGHT_LABEL[comp.by], "pieces": f"{footprints.label} units touched",
                "largest_share": "In largest footprint", "largest_in_name": "Largest footprint",
                "split": "Split", "outside_largest": "Outside largest footprint"}
@@ -291,7 +248,7 @@ def build_map(
         if pieces:
             raw = display.pieces.get(label)
             if raw is None:  # drawn independently: cut the simplified shapes
-                real = comp.table.real()
+                real = comp.overlay.real()
                 pairs = real.loc[real["b_code"].isin(split["code"]), ["a_code", "b_code"]]
                 raw = intersect_pieces(display.layers[footprints.label], display.layers[label], pairs)
             if keep is not None:  # only the pieces of the units drawn around the focus

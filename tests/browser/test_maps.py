@@ -7,6 +7,7 @@ and write the README screenshots (to docs/img/ when COTERM_SCREENSHOTS=docs/img)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -19,7 +20,9 @@ import shapely
 from coterminosity.cli import main
 from coterminosity.errors import InputError
 from coterminosity.geo.layer import BNG, Layer, Population
-from coterminosity.maps import add_layer, build_map, compare, find_footprint, render_fragment, render_html
+from coterminosity.boundaries.comparison import compare
+from coterminosity.boundaries.focus import find_footprint
+from coterminosity.maps import add_layer, build_map, render_fragment, render_html
 from headless import Browser, find_chromium  # tests/browser/headless.py: headless Chromium over a pipe
 from coterminosity.maps.elements import FeatureLayer, safe_json
 from coterminosity.maps.geometry import display_geometry, to_display
@@ -212,7 +215,7 @@ def test_shared_edges_stay_shared_after_simplifying(real, lookups):
     assert shapely.symmetric_difference(f_all, c_all).area < 1.0
     # Every footprint that is an exact union of whole councils (each council it touches lies
     # wholly inside it, LSOA for LSOA) is the union of those simplified councils.
-    real_pairs = comp.table.real()
+    real_pairs = comp.overlay.real()
     whole = real_pairs.groupby("a_code")["b_in_a_small_areas"].min()
     whole = whole.index[whole == 1.0]
     # Independently: footprints all of whose councils touch no other footprint (LSOA lookups).
@@ -409,10 +412,11 @@ def test_browser_focus_map_and_fragment(real, tmp_path):
 
 
 @pytest.mark.realdata
-def test_cli_map_of_a_drawn_footprint_file(tmp_path, capsys, data_dir):
+def test_cli_map_of_a_drawn_footprint_file(tmp_path, capsys, data_dir, monkeypatch):
     """Footprints with no LSOA membership (a drawn file) against catalogue councils: drawn by geometry."""
+    monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # as from a shell
     page = tmp_path / "lad13.html"
-    assert main(["-q", "map", "lad13", "--data-dir", str(data_dir), "-o", str(page)]) == 0
+    assert main(["map", "lad13", "--data-dir", str(data_dir), "-o", str(page)]) == 0
     err = capsys.readouterr().err
     assert "lad13: footprints (326): 326" in err and "upper17: units (152): 152" in err
     assert page.stat().st_size < 5_000_000
