@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import CotermError, InputError
 from ..geo.layer import Layer, Population
+from .result import plural
 from .scenario import Move, Scenario
 from .suggest_checks import Totals, contiguity, describe_infeasible, totals
 from .suggest_model import Problem, solve, solve_lexicographic
@@ -103,8 +104,10 @@ class Suggestion:
             out.append(f"footprints left with no LSOAs: {', '.join(a.emptied)}")
         flagged = int((self.table["contiguity"].astype(str) != "").sum()) if len(self.table) else 0
         if o.get("contiguity_checked"):
-            out.append(f"contiguity: {flagged} moves leave a footprint in pieces that touch nothing" if flagged
-                       else "contiguity: no move leaves a footprint in more pieces than before")
+            rule = f"LSOAs within {o['gap']:,.0f} m count as touching"
+            out.append(f"contiguity ({rule}): {plural(flagged, 'move')} {'leaves' if flagged == 1 else 'leave'} a "
+                       "footprint in more pieces than before" if flagged
+                       else f"contiguity ({rule}): no move leaves a footprint in more pieces than before")
         elif len(self.table):
             out.append("contiguity: not checked (no small-area polygons given)")
         out.append(f"exact optimum of an integer programme over {len(self.pieces):,} pieces "
@@ -202,13 +205,14 @@ def make_pieces(table: pd.DataFrame) -> pd.DataFrame:
 def suggest(footprints: Layer, councils: Layer, population: Population | pd.Series, *,
             keep_whole: Layer | None = None, soft: float | None = None, band: tuple[float, float] | None = None,
             max_moves: int | None = None, max_people: float | None = None, fix: Sequence[str] = (),
-            small_areas: Layer | None = None, time_limit: float = 60.0) -> Suggestion:
+            small_areas: Layer | None = None, gap: float = 250.0, time_limit: float = 60.0) -> Suggestion:
     """The moves making every council of ``councils`` whole in one footprint, moving the fewest people.
 
     ``keep_whole``: a layer whose units must not be split (``soft``: may be, at this many people
     each); ``band``: every footprint after holds MIN–MAX people; ``max_moves``/``max_people``: a
     budget (then as many councils as possible are made whole); ``fix``: councils (codes or names)
-    left as they are; ``small_areas``: LSOA polygons, to flag moves that break a footprint in pieces.
+    left as they are; ``small_areas``: LSOA polygons, to flag moves that leave a footprint in pieces
+    more than ``gap`` metres apart.
     """
     if soft is not None and keep_whole is None:
         raise CotermError("a soft penalty needs a layer to keep whole (--keep-whole LAYER)")
@@ -254,10 +258,11 @@ def suggest(footprints: Layer, councils: Layer, population: Population | pd.Seri
     after_totals = totals(after, f_index, keep_whole is not None)
     options = {"band": band, "max_moves": max_moves, "max_people": max_people, "soft": soft, "budget": budget,
                "fixed": [f"{councils.names()[c]} ({c})" for c in fixed_codes],
-               "contiguity_checked": small_areas is not None}
+               "contiguity_checked": small_areas is not None, "gap": gap}
     moves_table, moves = _moves(pieces, footprints, councils, keep_whole, before_totals, after_totals)
     if small_areas is not None and len(moves_table):
-        moves_table["contiguity"] = contiguity(moves_table, table, after, small_areas, footprints.names(), notes)
+        moves_table["contiguity"] = contiguity(moves_table, table, after, small_areas, footprints.names(), notes,
+                                               gap)
     return Suggestion(moves_table, pieces, after[["small_code", "code"]].reset_index(drop=True), before_totals,
                       after_totals, footprints.label, councils.label,
                       keep_whole.label if keep_whole is not None else None, options, pop_label,

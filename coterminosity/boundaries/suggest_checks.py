@@ -64,21 +64,40 @@ def totals(table: pd.DataFrame, footprint_codes: pd.Index, with_subunits: bool) 
 # ---------------------------------------------------------------- contiguity
 
 
-def _parts(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> pd.Series:
-    """Number of connected pieces per label, on the LSOA adjacency restricted to same-label neighbours."""
-    keep = labels[left] == labels[right]
-    n = len(labels)
-    graph = coo_matrix((np.ones(int(keep.sum())), (left[keep], right[keep])), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _parts(geoms: np.ndarray, labels: np.ndarray, gap: float) -> pd.Series:
+    """Number of pieces per label: LSOAs of one label sharing a vertex (the polygons are a clean
+    coverage, so neighbours share their boundary's vertices) or lying within ``gap`` metres."""
+    lab = pd.factorize(labels)[0]
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    grid = np.round(coords * 100).astype(np.int64)  # 1 cm: the grid the LSOAs are snapped to
+    key = (grid[:, 0] << 28) | grid[:, 1]
+    order = np.lexsort((owner, lab[owner], key))
+    k, lo, own = key[order], lab[owner][order], owner[order]
+    same = (k[1:] == k[:-1]) & (lo[1:] == lo[:-1])
+    left, right = own[:-1][same], own[1:][same]
+    comp = _components(len(geoms), left, right)
+    many = pd.Series(comp).groupby(lab).nunique()
+    if gap > 0 and (many > 1).any():  # bridge narrow water only where a label is in pieces
+        rows = np.flatnonzero(np.isin(lab, many.index[many > 1]))
+        a, b = shapely.STRtree(geoms[rows]).query(geoms[rows], predicate="dwithin", distance=gap)
+        keep = lab[rows[a]] == lab[rows[b]]
+        comp = _components(len(geoms), np.concatenate([left, rows[a][keep]]), np.concatenate([right, rows[b][keep]]))
     return pd.Series(comp).groupby(labels).nunique()
 
 
 def contiguity(moves: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, small_areas: Layer,
-               names: dict[str, str], notes: list[str]) -> list[str]:
+               names: dict[str, str], notes: list[str], gap: float = 250.0) -> list[str]:
     """Per move, the footprints it touches that end in more pieces than they started with ('' if none).
 
-    Pieces are counted on the adjacency of the LSOA polygons (sharing an edge or a point) of the
-    footprints the moves touch, before and after all the moves.
+    Pieces are counted on the adjacency of the LSOA polygons of the footprints the moves touch,
+    before and after all the moves: two LSOAs are neighbours when they lie within ``gap`` metres,
+    so that rivers and estuaries cut out of coastline-clipped polygons (the Tees, the Wear, Lake
+    Lothing, Walney Channel) do not count as breaks.
     """
     affected = set(moves["from"]) | set(moves["to"])
     codes = sorted(set(before.loc[before["home"].isin(affected), "small_code"])
@@ -90,10 +109,9 @@ def contiguity(moves: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, s
                      "contiguity is checked without them")
         geoms = geoms[~lacking]
     values = geoms.to_numpy()
-    left, right = shapely.STRtree(values).query(values, predicate="intersects")
     home = before.set_index("small_code")["home"].reindex(geoms.index).to_numpy()
     now = after.set_index("small_code")["code"].reindex(geoms.index).to_numpy()
-    was, are = _parts(home, left, right), _parts(now, left, right)
+    was, are = _parts(values, home, gap), _parts(values, now, gap)
     worse = {f: (int(was.get(f, 0)), int(are.get(f, 0))) for f in affected if are.get(f, 0) > max(was.get(f, 0), 1)}
     texts = []
     for pair in zip(moves["from"], moves["to"]):

@@ -1,6 +1,6 @@
 """Suggested boundary changes on hand-made worlds whose best moves are worked out by hand.
 
-Small areas are 100 m squares in a row (s1 at the west end) near (400000, 300000); footprints,
+Small areas are 1 km squares in a row (s1 at the west end) near (400000, 300000); footprints,
 councils and sub-units are unions of them, with people per square chosen so the optimum is unique.
 """
 
@@ -19,8 +19,11 @@ from coterminosity.geo.layer import BNG, Layer
 X0, Y0 = 400_000, 300_000
 
 
+SIZE = 1000
+
+
 def square(col, row=0):
-    return shapely.box(X0 + 100 * col, Y0 + 100 * row, X0 + 100 * (col + 1), Y0 + 100 * (row + 1))
+    return shapely.box(X0 + SIZE * col, Y0 + SIZE * row, X0 + SIZE * (col + 1), Y0 + SIZE * (row + 1))
 
 
 def toy(label, groups, where=None):
@@ -254,7 +257,11 @@ def test_a_move_that_cuts_a_footprint_in_two_is_flagged():
     result = suggest(fp, councils, people([10, 1, 10, 10, 10, 10]), small_areas=squares(6, where))
     assert moves_of(result) == [("K&F1", "F1", "F2", 1.0)]
     assert result.table["contiguity"].tolist() == ["fp F1 in 2 pieces (was 1)"]
-    assert "contiguity: 1 moves leave a footprint in pieces that touch nothing" in result.lines()
+    assert ("contiguity (LSOAs within 250 m count as touching): 1 move leaves a footprint in more pieces "
+            "than before") in result.lines()
+    # Within 1.5 km of each other, the two squares left in F1 count as one piece.
+    close = suggest(fp, councils, people([10, 1, 10, 10, 10, 10]), small_areas=squares(6, where), gap=1500)
+    assert close.table["contiguity"].tolist() == [""]
 
 
 # ---------------------------------------------------------------- bad input
