@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def _data_dir() -> Path | None:
 DATA_DIR = _data_dir()
 if DATA_DIR is not None:
     os.environ["COTERM_DATA"] = str(DATA_DIR)
-os.environ.setdefault("COTERM_QUIET", "1")
+# Notes and progress stay off the tests' stderr (warnings and errors still show), as `-q` would.
+logging.getLogger("coterminosity").setLevel(logging.WARNING)
 
 
 def pytest_configure(config):

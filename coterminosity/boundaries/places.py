@@ -29,6 +29,7 @@ import shapely
 from ..errors import CotermError
 from ..geo.layer import Layer, Population
 from .metrics import DEFAULT_THRESHOLD, pick_weight
+from .result import weight_line
 from .overlay import SLIVER_AREA_M2, SLIVER_SHARE, WEIGHT_COLUMN, locate_points, overlay
 
 NEIGHBOURHOOD_MIN = 30_000
@@ -54,6 +55,77 @@ class Places:
     by: str
     method: str
     notes: list[str] = field(default_factory=list)
+    footprint_label: str = ""
+    unit_label: str = ""
+    population: Population | None = None
+    neighbourhood: tuple[int, int] = (NEIGHBOURHOOD_MIN, NEIGHBOURHOOD_MAX)
+    min_share: float = MIN_SHARE
+    threshold: float = DEFAULT_THRESHOLD
+
+    def header(self) -> list[str]:
+        """What was split by what, and the weights."""
+        n = len(self.footprints)
+        pop = self.population
+        return [f"places: {self.footprint_label} ({n} footprint{'s' if n != 1 else ''}) ∩ {self.unit_label}",
+                weight_line(self.by, pop.label if pop is not None else None,
+                            pop.total if pop is not None else None)] + self.notes
+
+    def lines(self) -> list[str]:
+        """Counts of places, fragments and slivers; the fragments; the neighbourhood range."""
+        kinds = self.table["kind"].value_counts()
+        n = len(self.footprints)
+        out = [f"{int(kinds.get('place', 0))} places, {int(kinds.get('fragment', 0))} fragments, "
+               f"{int(kinds.get('sliver', 0))} slivers in {n} footprint{'s' if n != 1 else ''}"]
+        frags = self.table[self.table["kind"] == "fragment"]
+        if len(frags):
+            out.append("fragments: " + "; ".join(f"{r.name} in {r.footprint_name} ({r.footprint_share:.1%} of it)"
+                                                 for r in frags.itertuples()))
+        if "nbhd_min" in self.footprints:
+            low, high = self.neighbourhood
+            out.append(f"neighbourhoods ({low:,}–{high:,} people): {int(self.footprints['nbhd_min'].sum()):,}–"
+                       f"{int(self.footprints['nbhd_max'].sum()):,} across the footprints shown")
+        return out
+
+    def meta(self) -> dict:
+        """The facts JSON carries beside the rows."""
+        return {"footprints": self.footprint_label, "units": self.unit_label, "by": self.by, "method": self.method,
+                "min_share": self.min_share, "threshold": self.threshold,
+                "per_footprint": self.footprints.to_dict("records")}
+
+
+@dataclass
+class ProposedCheck:
+    """Do proposed places tile each footprint? One row per footprint (``table``)."""
+
+    table: pd.DataFrame
+    footprint_label: str
+    proposed: Layer
+
+    def header(self) -> list[str]:
+        """What was checked and the rules."""
+        return [f"proposed places: {self.proposed.label} ({len(self.proposed)} places) against {self.footprint_label}",
+                "each place belongs to the footprint holding most of its area; gap = footprint in none of its "
+                "places; overlap = in two or more of them; spill = its places' area outside it",
+                "tiles = gap, overlap and spill each under the sliver tolerance and holding nobody"] + self.proposed.notes
+
+    def lines(self) -> list[str]:
+        """How many footprints the proposed places tile exactly."""
+        return [f"{int(self.table['tiles'].sum())} of {len(self.table)} footprints tiled exactly by the proposed places"]
+
+    def meta(self) -> dict:
+        """The facts JSON carries beside the rows."""
+        return {"footprints": self.footprint_label, "proposed": self.proposed.label}
+
+
+def footprint_target(spec: str, is_layer: bool, wanted: list[str], default: str = "stp17") -> tuple[str, list[str]]:
+    """(layer, footprints wanted): ``coterm places Nottinghamshire`` means one ``default`` footprint.
+
+    Examples
+    --------
+    >>> footprint_target("Nottinghamshire", False, [])
+    ('stp17', ['Nottinghamshire'])
+    """
+    return (spec, list(wanted)) if is_layer else (default, [spec, *wanted])
 
 
 def select_footprints(footprints: Layer, wanted: list[str] | None) -> Layer:
@@ -104,7 +176,8 @@ def places(footprints: Layer, units: Layer, population: Population | None = None
     if has_pop:
         notes.append(f"neighbourhoods of {low:,}–{high:,} people: nbhd_min = ceil(P/{high:,}), "
                      f"nbhd_max = floor(P/{low:,}); none fits when nbhd_min > nbhd_max")
-    return Places(out, per, by, table.method, notes)
+    return Places(out, per, by, table.method, notes, footprints.label, units.label, population, (low, high),
+                  min_share, threshold)
 
 
 def _kind_order(series: pd.Series) -> pd.Series:
@@ -138,7 +211,7 @@ def _per_footprint(table, out: pd.DataFrame, col: str, has_pop: bool, low: int, 
 
 def check_proposed(footprints: Layer, proposed: Layer, population: Population | None = None, *,
                    codes: list[str] | None = None, sliver_share: float = SLIVER_SHARE,
-                   sliver_area: float = SLIVER_AREA_M2) -> pd.DataFrame:
+                   sliver_area: float = SLIVER_AREA_M2) -> ProposedCheck:
     """Do the proposed places tile each footprint exactly? Gaps, overlaps and spill, by area and people.
 
     Each proposed place belongs to the footprint holding most of its area. Per footprint that
@@ -197,7 +270,7 @@ def check_proposed(footprints: Layer, proposed: Layer, population: Population | 
             ok = ok and row["gap_population"] == 0 and row["overlap_population"] == 0 and row["spill_population"] == 0
         row["tiles"] = bool(ok)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return ProposedCheck(pd.DataFrame(rows), footprints.label, proposed)
 
 
 def _overlaps(pieces: np.ndarray) -> shapely.Geometry:

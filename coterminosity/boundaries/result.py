@@ -26,8 +26,8 @@ class Result(Protocol):
 def weight_line(by: str, population_label: str | None, population_total: float | None) -> str:
     """The header line saying what the numbers are weighted by."""
     if population_label is None:
-        return (f"weights: area (m², EPSG:27700) and count of small areas; no population "
-                f"— classes by {by}")
+        return (f"weights: area (m², EPSG:27700) and count of small areas; no population given (add --population "
+                f"FILE, or compare layers built from the LSOAs) — classes by {by}")
     return (f"weights: population ({population_label}, total {population_total:,.0f}), area and small areas "
             f"— classes by {by}")
 

@@ -20,9 +20,7 @@ order; a later move of the same LSOAs wins.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -30,6 +28,7 @@ from ..errors import CotermError, InputError
 from ..geo.layer import Layer, Population
 from .metrics import DEFAULT_THRESHOLD, classify, layer_score, pick_weight
 from .overlay import WEIGHT_COLUMN, overlay
+from .result import weight_line
 
 DEFAULT_UNITS = ("ccg17", "lad17", "upper17")
 DEFAULT_AGAINST = ("upper17", "lad17", "ccg17")
@@ -37,10 +36,12 @@ DEFAULT_AGAINST = ("upper17", "lad17", "ccg17")
 
 @dataclass
 class Move:
-    """One move as written: ``unit`` (code, name or ``A&B``) to footprint ``to``."""
+    """One move as written: ``unit`` (code, name or ``A&B``) to footprint ``to``; when ``lsoas`` lists
+    small-area codes, those are the moved small areas and ``unit`` is only their label."""
 
     unit: str
     to: str
+    lsoas: list[str] | None = None
 
     @classmethod
     def parse(cls, text: str, where: str = "--move") -> "Move":
@@ -66,7 +67,8 @@ class Scenario:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "footprints": self.footprints,
-                "units": list(self.units), "moves": [asdict(m) for m in self.moves]}
+                "units": list(self.units),
+                "moves": [{k: v for k, v in asdict(m).items() if v is not None} for m in self.moves]}
 
 
 @dataclass
@@ -86,107 +88,60 @@ class ResolvedMove:
         return f"move {self.unit_label} [{' & '.join(self.unit_codes)}] → {self.target_name} ({self.target}); from {gives}"
 
 
-# ---------------------------------------------------------------- reading and writing
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """A scenario from a JSON file (``{"moves": [{"unit": …, "to": …}], …}``) or a moves file.
-
-    A moves file is text with one ``UNIT=FOOTPRINT`` per line (``#`` comments), or a CSV with
-    ``unit`` and ``to`` columns.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such scenario file; check the path")
-    text = p.read_text(encoding="utf-8-sig")
-    if p.suffix.lower() == ".json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{p}: not valid JSON (line {err.lineno}: {err.msg}); fix the file") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("moves"), list):
-            raise InputError(f"{p}: a scenario JSON needs a list \"moves\" of {{\"unit\": …, \"to\": …}}")
-        moves = []
-        for i, m in enumerate(doc["moves"], 1):
-            if isinstance(m, str):
-                moves.append(Move.parse(m, f"{p}: move {i}"))
-            elif isinstance(m, dict) and str(m.get("unit", "")).strip() and str(m.get("to", "")).strip():
-                moves.append(Move(str(m["unit"]).strip(), str(m["to"]).strip()))
-            else:
-                raise InputError(f"{p}: move {i} needs \"unit\" and \"to\" (or a string UNIT=FOOTPRINT)")
-        units = doc.get("units") or list(DEFAULT_UNITS)
-        if isinstance(units, str):
-            units = [units]
-        return Scenario(moves, footprints=str(doc.get("footprints") or "stp17"), units=[str(u) for u in units],
-                        name=str(doc.get("name") or p.stem), description=str(doc.get("description") or ""))
-    lines = text.splitlines()
-    first = lines[0].strip().lower().replace(" ", "") if lines else ""
-    if p.suffix.lower() == ".csv" and first.startswith("unit,"):
-        import csv
-
-        moves = []
-        for i, row in enumerate(csv.DictReader(lines), 2):
-            unit, to = (row.get("unit") or "").strip(), (row.get("to") or "").strip()
-            if not unit or not to:
-                raise InputError(f"{p}: row {i}: needs both unit and to")
-            moves.append(Move(unit, to))
-    else:
-        moves = [Move.parse(line.split("#", 1)[0].strip(), f"{p}: line {i}")
-                 for i, line in enumerate(lines, 1) if line.split("#", 1)[0].strip()]
-    if not moves:
-        raise InputError(f"{p}: no moves; write one UNIT=FOOTPRINT per line")
-    return Scenario(moves, name=p.stem)
-
-
-def save_scenario(scenario: Scenario, path: str | Path, resolved: list[ResolvedMove] | None = None) -> None:
-    """Write the scenario as JSON (atomically), with the resolved codes for the record."""
-    from ..report import atomic_write
-
-    doc = scenario.to_dict()
-    if resolved:
-        doc["resolved"] = [{"unit_codes": r.unit_codes, "unit": r.unit_label, "to": r.target,
-                            "to_name": r.target_name, "lsoas": len(r.small_codes), "from": r.sources}
-                           for r in resolved]
-    atomic_write(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-
-
 # ---------------------------------------------------------------- resolving units
 
 
 def _find_unit(token: str, units: list[Layer]) -> tuple[Layer, str] | None:
-    """The first unit layer with exactly one match for ``token``, preferring whole matches; error if ambiguous."""
+    """The unit a code or whole name names, in the first unit layer that has it.
+
+    A token that is only part of names is never taken silently (``Glossop`` is part of "NHS
+    Tameside and Glossop CCG", not a unit): the error lists the candidates and the ``A&B`` form.
+    """
     partial = []
     for layer in units:
         codes = layer.match(token)
         whole = [c for c in codes if c == token or layer.names()[c].casefold() == token.casefold()]
         if whole:
             return layer, whole[0]
-        if codes:
-            partial.append((layer, codes))
+        partial += [(layer, c) for c in codes]
     if not partial:
         return None
-    layer, codes = partial[0]
-    if len(codes) > 1 or len(partial) > 1:
-        options = "; ".join(f"{l.names()[c]} ({c}, {l.label})" for l, cs in partial for c in cs[:4])
-        raise CotermError(f"unit {token!r} is ambiguous: {options}; give a code or the whole name")
-    return layer, codes[0]
+    options = "; ".join(f"{layer.names()[c]} ({c}, {layer.label})" for layer, c in partial[:6])
+    more = f" and {len(partial) - 6} more" if len(partial) > 6 else ""
+    raise CotermError(f"unit {token!r} is not a code or whole name; it is part of the names of {options}{more}. "
+                      "Give a code or the whole name, or A&B for the part of unit A inside unit B "
+                      "(e.g. E38000182&E07000037)")
+
+
+def _parts(text: str, units: list[Layer]) -> list[tuple[Layer, str]]:
+    """The units ``text`` names: one code or whole name, else ``A&B`` split where both sides name
+    units (a name holding ``&`` itself, "Bree & Brook", is tried whole first)."""
+    try:
+        found = _find_unit(text.strip(), units)
+    except CotermError as err:
+        found, first_error = None, err
+    else:
+        first_error = None
+    if found is not None:
+        return [found]
+    for i in (i for i, ch in enumerate(text) if ch == "&"):
+        left, right = text[:i].strip(), text[i + 1:].strip()
+        try:
+            head = _find_unit(left, units) if left else None
+            rest = _parts(right, units) if head is not None and right else None
+        except CotermError:
+            continue
+        if head is not None and rest:
+            return [head, *rest]
+    if first_error is not None:
+        raise first_error
+    raise CotermError(f"unit {text!r} is not a code or name in {', '.join(l.label for l in units)}; "
+                      "check the spelling, give a code, or name the unit layer with --units")
 
 
 def resolve_unit(text: str, units: list[Layer]) -> tuple[list[str], str, set[str]]:
     """(codes, label, LSOA codes) of a unit written as a code, a name or ``A&B`` (the part of A inside B)."""
-    found = _find_unit(text, units)
-    parts = [found] if found is not None else None
-    if parts is None and "&" in text:
-        parts = []
-        for token in (t.strip() for t in text.split("&")):
-            got = _find_unit(token, units) if token else None
-            if got is None:
-                raise CotermError(f"unit {token!r} (in {text!r}) is not a code or name in "
-                                  f"{', '.join(l.label for l in units)}; check the spelling or give a code")
-            parts.append(got)
-    if parts is None:
-        raise CotermError(f"unit {text!r} is not a code or name in {', '.join(l.label for l in units)}; "
-                          "check the spelling, give a code, or name the unit layer with --units")
+    parts = _parts(text, units)
     small: set[str] | None = None
     for layer, code in parts:
         if layer.members is None:
@@ -214,7 +169,14 @@ def resolve_moves(footprints: Layer, scenario: Scenario, units: list[Layer]) -> 
     members = footprints.members.set_index("small_code")["code"].copy()
     resolved = []
     for move in scenario.moves:
-        codes, label, small = resolve_unit(move.unit, units)
+        if move.lsoas is None:
+            codes, label, small = resolve_unit(move.unit, units)
+        else:  # small areas listed by code
+            codes, label, small = [], move.unit, set(move.lsoas)
+            unknown = small.difference(members.index)
+            if unknown:
+                raise CotermError(f"move {move.unit}: {len(unknown)} listed small areas (e.g. {min(unknown)}) are not "
+                                  f"in {footprints.label}; check the vintage")
         target = resolve_footprint(move.to, footprints)
         moving = members.index[members.index.isin(small)]
         before = members.loc[moving]
@@ -257,28 +219,30 @@ def apply_moves(footprints: Layer, members: pd.DataFrame, affected: set[str], *,
                  blocks=footprints.blocks)
 
 
-def load_units(scenario: Scenario, data_dir=None) -> list[Layer]:
-    """The scenario's unit layers (catalogue names or files)."""
-    from ..geo.named import load_layer
+def apply_scenario(footprints: Layer, scenario: Scenario, units: list[Layer], *, fine: Layer | None = None) -> Layer:
+    """The footprints after the scenario's moves; moved footprints dissolved again from ``fine``.
 
-    return [load_layer(spec, data_dir=data_dir) for spec in scenario.units]
+    ``units`` are the layers the moved units come from (the scenario's ``units``); ``fine`` is the
+    small-area layer to dissolve (without it only the membership changes).
 
-
-def apply_scenario(footprints: Layer, scenario: Scenario, data_dir=None, *, units: list[Layer] | None = None,
-                   fine: Layer | None = None, geometry: bool = True) -> Layer:
-    """The footprints after the scenario's moves; moved footprints dissolved again from their LSOAs.
-
-    ``units`` are the layers the moved units come from (default: the scenario's ``units``, loaded
-    from the catalogue); ``fine`` is the small-area layer to dissolve (default: the catalogue LSOAs).
+    Examples
+    --------
+    >>> import coterminosity as ct
+    >>> scenario = ct.Scenario([ct.Move("NHS Bassetlaw CCG", "Nottinghamshire")])  # doctest: +SKIP
+    >>> after = ct.apply_scenario(ct.load_layer("stp17"), scenario, [ct.load_layer("ccg17")])  # doctest: +SKIP
     """
-    return run_moves(footprints, scenario, data_dir, units=units, fine=fine, geometry=geometry)[0]
+    return run_moves(footprints, scenario, units, fine=fine, geometry=fine is not None)[0]
 
 
-def run_moves(footprints: Layer, scenario: Scenario, data_dir=None, *, units: list[Layer] | None = None,
-              fine: Layer | None = None, geometry: bool = True) -> tuple[Layer, list[ResolvedMove], list[str]]:
+def needs_geometry(footprints: Layer, against: list[Layer]) -> bool:
+    """True when a compared layer is not built from the footprints' small areas: it is overlaid by
+    geometry, so the moved footprints must be redrawn."""
+    return not all(footprints.shares_blocks_with(layer) for layer in against)
+
+
+def run_moves(footprints: Layer, scenario: Scenario, units: list[Layer], *, fine: Layer | None = None,
+              geometry: bool = True) -> tuple[Layer, list[ResolvedMove], list[str]]:
     """(footprints after, resolved moves, affected footprint codes in order)."""
-    if units is None:
-        units = load_units(scenario, data_dir)
     members, resolved = resolve_moves(footprints, scenario, units)
     affected = []
     for r in resolved:
@@ -286,11 +250,7 @@ def run_moves(footprints: Layer, scenario: Scenario, data_dir=None, *, units: li
             if code not in affected:
                 affected.append(code)
     if geometry and fine is None and affected:
-        if footprints.small_areas != "lsoa11":
-            raise CotermError(f"{footprints.label}: give the small-area layer to rebuild moved footprints from")
-        from ..geo.named import small_area_layer
-
-        fine = small_area_layer(data_dir)
+        raise CotermError(f"{footprints.label}: give the small-area layer to rebuild moved footprints from")
     after = apply_moves(footprints, members, set(affected), fine=fine if geometry else None,
                         label=f"{footprints.label} ({scenario.name or 'after'})")
     return after, resolved, affected
@@ -309,6 +269,32 @@ class BeforeAfter:
     moves: list[ResolvedMove]
     affected: list[str]
     by: str
+    footprints: str = ""
+    name: str = ""
+    population: Population | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    warnings: list[str] = field(default_factory=list)
+
+    def header(self) -> list[str]:
+        """The moves, the weights and the threshold."""
+        pop = self.population
+        return ([f"scenario{': ' + self.name if self.name else ''}: {len(self.moves)} move(s) on {self.footprints}"]
+                + [m.describe() for m in self.moves]
+                + [weight_line(self.by, pop.label if pop is not None else None, pop.total if pop is not None else None),
+                   f"threshold: {self.threshold:g}"])
+
+    def lines(self) -> list[str]:
+        """Each layer line before and after."""
+        return (["before: " + line for line in self.lines_before] + ["after:  " + line for line in self.lines_after]
+                + self.warnings)
+
+    def meta(self) -> dict:
+        """The facts JSON carries beside the rows."""
+        return {"name": self.name, "footprints": self.footprints, "affected": self.affected, "by": self.by,
+                "threshold": self.threshold, "before": self.lines_before, "after": self.lines_after}
+
+
+ScenarioResult = BeforeAfter
 
 
 FOOTPRINT_METRICS = ("touches", "split", "wrong_side", "class")
@@ -323,7 +309,7 @@ def _change(before, after):
 
 def before_after(before: Layer, after: Layer, against: list[Layer], population: Population | None, affected: list[str],
                  moves: list[ResolvedMove], *, by: str | None = None, threshold: float = DEFAULT_THRESHOLD,
-                 **overlay_options) -> BeforeAfter:
+                 name: str = "", **overlay_options) -> BeforeAfter:
     """Re-run overlay, classes and layer scores before and after; one row per metric that could change.
 
     A compared layer not built from the footprints' small areas is overlaid by geometry, so
@@ -365,7 +351,29 @@ def before_after(before: Layer, after: Layer, against: list[Layer], population: 
         order = {code: i for i, code in enumerate(affected)}
         key = table["scope"].map(order).fillna(len(order))
         table = table.assign(_key=key).sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
-    return BeforeAfter(table, lines_b, lines_a, moves, affected, weight or "area")
+    return BeforeAfter(table, lines_b, lines_a, moves, affected, weight or "area", before.label, name, population,
+                       threshold)
+
+
+def contiguity(before: Layer, after: Layer, affected: list[str]) -> list[str]:
+    """A line for each moved footprint left in more separate pieces than before (pieces that touch
+    nothing else of it), e.g. a county handed to a footprint it does not border."""
+    import shapely
+
+    def pieces(layer: Layer, code: str) -> int:
+        rows = layer.frame.loc[layer.frame["code"] == code, "geometry"]
+        if rows.empty or rows.iloc[0] is None or rows.iloc[0].is_empty:
+            return 0
+        return int(shapely.get_num_geometries(rows.iloc[0]))
+
+    names = {**before.names(), **after.names()}
+    out = []
+    for code in affected:
+        was, now = pieces(before, code), pieces(after, code)
+        if now > was:
+            out.append(f"non-contiguous: {names.get(code, code)} ({code}) is in {now} separate pieces after the "
+                       f"moves (was {was})")
+    return out
 
 
 def _class_text(row) -> str | None:

@@ -7,11 +7,14 @@ come first: sorted by the share held by the largest piece, ascending.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ..geo.layer import Layer, Population
 from .metrics import pick_weight
 from .overlay import WEIGHT_COLUMN, PairTable, overlay
+from .result import weight_line
 
 
 def spanner_pieces(table: PairTable, by: str) -> pd.DataFrame:
@@ -54,9 +57,49 @@ def spanners(table: PairTable, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+@dataclass
+class Spanners:
+    """Units of a layer in more than one footprint: ``table`` (one row per unit, most divided first),
+    ``pieces`` (one row per unit and footprint) and the overlay they come from."""
+
+    table: pd.DataFrame
+    pieces: pd.DataFrame
+    overlay: PairTable
+    by: str
+    layer: Layer
+    footprints: Layer
+    population: Population | None = None
+
+    def header(self) -> list[str]:
+        """What was found in what, the method and weights."""
+        pop = self.population
+        return [f"spanners: {self.layer.label} units in more than one {self.footprints.label} footprint",
+                self.overlay.notes[0],
+                weight_line(self.by, pop.label if pop is not None else None, pop.total if pop is not None else None),
+                "sorted by the share in the largest piece, most divided first"] + self.overlay.notes[1:]
+
+    def lines(self) -> list[str]:
+        """How many units span footprints."""
+        return [f"{len(self.table)} of {len(self.overlay.b_units)} {self.layer.label} units lie in more than one "
+                f"{self.footprints.label} footprint"]
+
+    def meta(self) -> dict:
+        """The facts JSON carries beside the rows."""
+        return {"layer": self.layer.label, "across": self.footprints.label, "by": self.by,
+                "spanners": len(self.table), "units": len(self.overlay.b_units)}
+
+
 def find_spanners(layer: Layer, footprints: Layer, population: Population | None = None, *, by: str | None = None,
-                  **overlay_options) -> tuple[pd.DataFrame, pd.DataFrame, PairTable, str]:
-    """Units of ``layer`` in more than one of ``footprints``: (wide table, long table, overlay, weight)."""
+                  **overlay_options) -> Spanners:
+    """Units of ``layer`` in more than one of ``footprints``.
+
+    Examples
+    --------
+    >>> import coterminosity as ct
+    >>> found = ct.find_spanners(ct.load_layer("upper17"), ct.load_layer("stp17"))  # doctest: +SKIP
+    >>> len(found.table)                                                          # doctest: +SKIP
+    14
+    """
     table = overlay(footprints, layer, population, **overlay_options)
     by = pick_weight(table, by)
-    return spanners(table, by), spanner_pieces(table, by), table, by
+    return Spanners(spanners(table, by), spanner_pieces(table, by), table, by, layer, footprints, population)

@@ -16,6 +16,19 @@ DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot be written before any work is done (one-line error)."""
+    target = Path(path)
+    if target.is_dir():
+        raise CotermError(f"{target}: is a folder; give a file name for the output")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CotermError(f"{target}: folder {folder} does not exist; create it or choose another output path")
+    if not os.access(folder, os.W_OK):
+        raise CotermError(f"{target}: folder {folder} is not writable; choose another output path")
+    return target
+
+
 def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike, *, layer_name: str | None = None) -> Path:
     """Write ``frame`` to ``path`` (format from the extension; GeoJSON in EPSG:4326, the others in
     the frame's CRS), as one layer named ``layer_name`` (default: the file's stem); never leaves a

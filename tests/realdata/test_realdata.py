@@ -160,7 +160,7 @@ def test_membership_and_geometry_agree_on_real_layers(data_dir):
 @pytest.fixture(scope="module")
 def districts_json(tmp_path_factory, data_dir) -> dict:
     out = tmp_path_factory.mktemp("lad") / "lad.json"
-    code = main(["-q", "overlay", "lad11", "lad13", "--by", "area", "--format", "json", "-o", str(out),
+    code = main(["-q", "overlay", "lad11", "lad13", "--weight", "area", "--format", "json", "-o", str(out),
                  "--data-dir", str(data_dir)])
     assert code == 0
     return json.loads(out.read_text())

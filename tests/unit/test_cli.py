@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import geopandas as gpd
 import pandas as pd
@@ -109,7 +110,7 @@ def test_build_by_column(tmp_path, capsys):
                  [shapely.box(X0, Y0, X0 + 10, Y0 + 10), shapely.box(X0 + 10, Y0, X0 + 20, Y0 + 10),
                   shapely.box(X0 + 20, Y0, X0 + 30, Y0 + 10)], parent=["P", "P", "Q"])
     out = tmp_path / "coarse.gpkg"
-    assert main(["-q", "build", str(fine), "--by", "parent", "-o", str(out)]) == 0
+    assert main(["-q", "build", str(fine), "--column", "parent", "-o", str(out)]) == 0
     coarse = gpd.read_file(out).set_index("code")
     assert coarse.loc["P"].geometry.area == pytest.approx(200.0)
     assert coarse.loc["Q"].geometry.area == pytest.approx(100.0)
@@ -129,7 +130,7 @@ def test_build_reports_missing_units(tmp_path, capsys):
 
 
 def test_csv_keeps_stdout_clean_and_says_the_rest_on_stderr(square_and_halves, capsys, monkeypatch):
-    monkeypatch.delenv("COTERM_QUIET", raising=False)
+    monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # as from a shell
     a, b = square_and_halves
     assert main(["overlay", str(a), str(b), "--format", "csv"]) == 0
     captured = capsys.readouterr()
@@ -140,7 +141,7 @@ def test_csv_keeps_stdout_clean_and_says_the_rest_on_stderr(square_and_halves, c
 
 def test_weighting_by_population_needs_a_population(square_and_halves, capsys):
     a, b = square_and_halves
-    assert main(["overlay", str(a), str(b), "--by", "population"]) == 2
+    assert main(["overlay", str(a), str(b), "--weight", "population"]) == 2
     one_error_line(capsys, "cannot weight by population", "add --population")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import json
 import socket
 import threading
@@ -527,6 +528,7 @@ def test_cli_fetch_no_network_one_line_exit_2(tmp_path, closed_port, monkeypatch
 def test_cli_fetch_then_list(server, tmp_path, monkeypatch, capsys):
     from coterminosity.cli import main
 
+    monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # notes shown, as from a shell
     server.serve("lookup_ccg17_stp17", Layer(STP_FIELDS, stp_rows(7)))
     monkeypatch.setenv("COTERM_FETCH_BASE", server.base)
     assert main(["data", "fetch", "lookup_ccg17_stp17", "--data-dir", str(tmp_path)]) == 0
@@ -570,9 +572,10 @@ def test_cli_fetch_manual_and_unknown_exit_2(tmp_path, capsys):
 def test_cli_fetch_all_notes_the_manual_dataset(server, tmp_path, monkeypatch, capsys):
     from coterminosity.cli import main
 
+    monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # notes shown, as from a shell
     serve_everything(server)
     monkeypatch.setenv("COTERM_FETCH_BASE", server.base)
-    assert main(["-q", "data", "fetch", "all", "--data-dir", str(tmp_path)]) == 0
+    assert main(["data", "fetch", "all", "--data-dir", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert sum(line.startswith("fetched ") for line in err.splitlines()) == len(DATASETS) - 1
     assert f"not fetched {POPULATION}: must be downloaded by hand" in err

@@ -411,7 +411,7 @@ def test_build_output_failure_leaves_nothing(tmp_path, capsys, monkeypatch, suff
     out_dir.mkdir()
     target = out_dir / f"built{suffix}"
     missing = out_dir / "nope" / f"built{suffix}"
-    assert_one_line_error(capsys, ["build", fine, "--by", "group", "-o", missing], missing, "does not exist")
+    assert_one_line_error(capsys, ["build", fine, "--column", "group", "-o", missing], missing, "does not exist")
 
     def broken(self, path, *args, **kwargs):
         Path(path).write_bytes(b"half a file")  # the writer dies after writing part of the file
@@ -419,10 +419,10 @@ def test_build_output_failure_leaves_nothing(tmp_path, capsys, monkeypatch, suff
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", broken)
     monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", broken)
-    assert_one_line_error(capsys, ["build", fine, "--by", "group", "-o", target], target, "cannot write")
+    assert_one_line_error(capsys, ["build", fine, "--column", "group", "-o", target], target, "cannot write")
     assert list(out_dir.iterdir()) == []
     monkeypatch.undo()
-    code, _, _ = run(capsys, "build", fine, "--by", "group", "-o", target)
+    code, _, _ = run(capsys, "build", fine, "--column", "group", "-o", target)
     assert code == 0
     built = read_layer(target)
     assert built.codes.tolist() == ["G"] and built.frame.geometry.area.iloc[0] == pytest.approx(20_000.0)

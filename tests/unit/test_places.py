@@ -176,7 +176,7 @@ def test_proposed_places_gaps_overlaps_and_spill_by_hand():
         (-5, 50, 3),     # outside every footprint, inside P1: spill
         (150, 50, 40),   # G, in P3
     ])
-    t = check_proposed(fps, proposed, people).set_index("code")
+    t = check_proposed(fps, proposed, people).table.set_index("code")
     f, g = t.loc["F"], t.loc["G"]
     assert f.places == 2 and g.places == 1
     assert f.area_km2 == pytest.approx(0.01)
@@ -191,7 +191,7 @@ def test_proposed_places_that_tile_exactly():
     fps = geo_layer("fp", [("F", box(0, 0, 100, 100))])
     proposed = geo_layer("prop", [("A", box(0, 0, 50, 100)), ("B", box(50, 0, 100, 100))])
     people = points([(25, 50, 10), (50, 50, 4), (75, 50, 6)])  # one on the shared edge
-    t = check_proposed(fps, proposed, people)
+    t = check_proposed(fps, proposed, people).table
     assert t.loc[0, "tiles"] and t.loc[0, "gap_population"] == 0 and t.loc[0, "overlap_population"] == 0
     assert t.loc[0, "population"] == 20
 
@@ -279,7 +279,7 @@ def test_cli_places_one_footprint_by_name(capsys):
 
 @pytest.mark.realdata
 def test_cli_places_by_ccg_and_bad_footprint(capsys):
-    assert main(["places", "stp17", "--by", "ccg", "--footprint", "E54000014", "--per-footprint", "--format", "json"]) == 0
+    assert main(["places", "stp17", "--units", "ccg17", "--footprint", "E54000014", "--per-footprint", "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)["rows"][0]
     assert row["places"] == 6 and row["fragments"] == 0  # six CCGs, all whole
     assert main(["places", "stp17", "--footprint", "Atlantis"]) == 2
@@ -291,10 +291,10 @@ def test_proposed_report_limited_to_some_footprints_and_neighbours_places():
     # (x 90–100) that B covers, and G's report shows that as B's spill. D only touches F along x = 100.
     fps = geo_layer("fp", [("F", box(0, 0, 100, 100)), ("G", box(100, 0, 200, 100))])
     proposed = geo_layer("prop", [("A", box(0, 0, 90, 100)), ("B", box(90, 0, 200, 60)), ("D", box(100, 60, 200, 100))])
-    t = check_proposed(fps, proposed, codes=["F"])
+    t = check_proposed(fps, proposed, codes=["F"]).table
     assert t.code.tolist() == ["F"] and t.loc[0, "places"] == 1 and not t.loc[0, "tiles"]
     assert t.loc[0, "gap_km2"] * 1e6 == pytest.approx(1_000) and t.loc[0, "spill_km2"] == 0
-    g = check_proposed(fps, proposed).set_index("code").loc["G"]
+    g = check_proposed(fps, proposed).table.set_index("code").loc["G"]
     assert g.places == 2 and g.spill_km2 * 1e6 == pytest.approx(600) and g.gap_km2 == 0
 
 
@@ -304,7 +304,7 @@ def test_real_ccgs_tile_their_footprints_exactly(data_dir):
 
     stp = load_layer("stp17", data_dir=data_dir)
     t = check_proposed(stp, load_layer("ccg17", data_dir=data_dir), load_population(data_dir=data_dir),
-                       codes=["E54000009", "E54000014"]).set_index("code")
+                       codes=["E54000009", "E54000014"]).table.set_index("code")
     # Every 2017 CCG lies in one STP: 5 CCGs make South Yorkshire and Bassetlaw, 6 make Nottinghamshire.
     lk = pd.read_csv(data_dir / "lookup_ccg17_stp17.csv", dtype=str)
     assert t.loc["E54000009", "places"] == (lk.STP17CD == "E54000009").sum() == 5

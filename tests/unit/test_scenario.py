@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from coterminosity.boundaries.scenario import (Move, Scenario, apply_scenario, before_after, load_scenario, resolve_unit,
-                                               run_moves, save_scenario)
+from coterminosity.geo.scenario_file import load_scenario, save_scenario
+from coterminosity.boundaries.scenario import (Move, Scenario, apply_scenario, before_after, resolve_unit,
+                                               run_moves)
 from coterminosity.cli import main
 from coterminosity.errors import CotermError, InputError
 from coterminosity.geo.layer import BNG, Layer, Population
@@ -76,8 +77,10 @@ def test_resolve_units_codes_names_and_intersections():
     codes, label, small = resolve_unit("C2&D2", UNITS)
     assert codes == ["C2", "D2"] and small == {"s4"} and label == "Bree & Brook ∩ Don"
     assert resolve_unit("Bree & Brook&Don", UNITS)[2] == {"s4"}
-    assert resolve_unit("Dar", UNITS)[0] == ["D3"]  # a unique part of a name
-    with pytest.raises(CotermError, match="ambiguous"):
+    # Part of a name is never taken silently: the error lists the candidates and the A&B form.
+    with pytest.raises(CotermError, match=r"'Dar' is not a code or whole name; it is part of the names of Dart \(D3, district\)"):
+        resolve_unit("Dar", UNITS)
+    with pytest.raises(CotermError, match="part of the names of Don \\(D2, district\\); Dove \\(D4, district\\)"):
         resolve_unit("Do", UNITS)  # Don and Dove
     with pytest.raises(CotermError, match="not a code or name"):
         resolve_unit("Zed", UNITS)
@@ -204,7 +207,7 @@ def test_real_bassetlaw_to_nottinghamshire(real, data_dir, ons_lsoas):
     assert basset.population.sum() == 117_459
     scenario = Scenario([Move("NHS Bassetlaw CCG", "Nottinghamshire")])
     units = [layers["ccg17"], layers["lad17"], layers["upper17"]]
-    after, moves, affected = run_moves(layers["stp17"], scenario, data_dir, units=units, geometry=False)
+    after, moves, affected = run_moves(layers["stp17"], scenario, units=units, geometry=False)
     assert moves[0].unit_codes == ["E38000008"] and moves[0].target == "E54000014"
     assert moves[0].sources == {"E54000009": len(basset)} and affected == ["E54000009", "E54000014"]
     # Independent check: after the move every LSOA of Nottinghamshire county is in E54000014.
@@ -235,7 +238,7 @@ def test_real_glossop_to_derbyshire(real, data_dir, ons_lsoas):
     assert glossop.population.sum() == 33_570
     scenario = Scenario([Move("E38000182&E07000037", "E54000012")])
     units = [layers["ccg17"], layers["lad17"], layers["upper17"]]
-    after, moves, affected = run_moves(layers["stp17"], scenario, data_dir, units=units, geometry=False)
+    after, moves, affected = run_moves(layers["stp17"], scenario, units=units, geometry=False)
     assert moves[0].unit_label == "NHS Tameside and Glossop CCG ∩ High Peak"
     assert len(moves[0].small_codes) == len(glossop) and moves[0].sources == {"E54000007": len(glossop)}
     m = after.members.set_index("small_code")["code"]
@@ -278,19 +281,22 @@ def test_cli_scenario_save_map_layer_and_reload(tmp_path, capsys):
 
 
 @pytest.mark.realdata
-def test_map_draws_a_saved_scenario(tmp_path, capsys, data_dir):
+def test_map_draws_a_saved_scenario(tmp_path, capsys, data_dir, monkeypatch):
     """`coterm map --scenario FILE`: Nottinghamshire county is no longer split after the Bassetlaw move."""
+    import logging
+
     from coterminosity.cli import main
 
+    monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # the "wrote" note, as in a shell
     saved = tmp_path / "bassetlaw.json"
     assert main(["-q", "scenario", "--move", "NHS Bassetlaw CCG=Nottinghamshire", "--save", str(saved),
                  "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
     page = tmp_path / "after.html"
-    assert main(["-q", "map", "stp17", "--population", "--focus", "Nottinghamshire", "--data-dir", str(data_dir),
+    assert main(["map", "stp17", "--population", "--focus", "Nottinghamshire", "--data-dir", str(data_dir),
                  "-o", str(page)]) == 0
     before = capsys.readouterr().err
-    assert main(["-q", "map", "stp17", "--population", "--scenario", str(saved), "--focus", "Nottinghamshire",
+    assert main(["map", "stp17", "--population", "--scenario", str(saved), "--focus", "Nottinghamshire",
                  "--data-dir", str(data_dir), "-o", str(page)]) == 0
     after = capsys.readouterr().err
     assert "split between stp17 units (1): 1" in before
@@ -308,3 +314,21 @@ def test_scenario_against_a_drawn_layer_redraws_the_moved_footprints(capsys, dat
     assert (pop.before, pop.after) == ("1526479.0", "1409020.0")
     touches = rows[(rows.scope == "E54000009") & (rows.metric == "touches")].iloc[0]
     assert (touches.before, touches.after) == ("5", "4")
+
+
+@pytest.mark.realdata
+def test_part_of_a_name_is_refused_with_the_candidates(capsys, data_dir):
+    """"Glossop" is part of the name of Tameside and Glossop CCG, not a unit: no silent whole-CCG move."""
+    assert main(["scenario", "--move", "Glossop=Derbyshire", "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "NHS Tameside and Glossop CCG (E38000182, ccg17)" in err[0] and "A&B" in err[0]
+
+
+@pytest.mark.realdata
+def test_a_move_that_leaves_a_footprint_in_pieces_is_reported(capsys, data_dir):
+    """Essex does not border Frimley Health: moving it there leaves Frimley in separate pieces."""
+    assert main(["-q", "scenario", "--move", "Essex=Frimley", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("non-contiguous: Frimley Health (E54000034)"))
+    assert "separate pieces after the moves (was 1)" in line

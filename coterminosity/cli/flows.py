@@ -1,0 +1,68 @@
+"""Flow-table inputs shared by ``containment`` and ``catchments``: options and loading."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from .context import load
+
+log = logging.getLogger("coterminosity.cli")
+
+
+def add_flow_options(p: argparse.ArgumentParser) -> None:
+    """The flow table, its columns, the small areas it is counted in, and destination locations."""
+    from ..geo.flows import DEFAULT_COUNT, DEFAULT_DEST, DEFAULT_ORIGIN
+
+    p.add_argument("flows", help="flow table (CSV or Parquet): origin small area, destination, count per row")
+    p.add_argument("--origin-col", help=f"origin small-area code column (default {DEFAULT_ORIGIN}, as in NHS Digital's "
+                                        "GP registrations by LSOA; msoa for OHID trust catchments)")
+    p.add_argument("--dest-col", help=f"destination code column (default {DEFAULT_DEST}; TrustCode for trust catchments)")
+    p.add_argument("--count-col", help=f"count column (default {DEFAULT_COUNT}; Patients for trust catchments)")
+    p.add_argument("--dest-name-col", help="destination name column (default PRACTICE_NAME or TrustName when present)")
+    p.add_argument("--where", action="append", metavar="COL=VALUE",
+                   help="keep only rows where COL equals VALUE (repeatable), e.g. SEX=ALL or AdmissionType=Emergency")
+    p.add_argument("--small-areas", default="lsoa11", metavar="LAYER",
+                   help="layer the origin codes belong to (default lsoa11; a file of MSOA polygons for MSOA tables)")
+    p.add_argument("--locations", metavar="FILE",
+                   help="destination points: CSV with a code column and easting/northing (or lon/lat) columns; "
+                        "without it a destination's home footprint is the one holding most of its patients")
+    p.add_argument("--loc-code-col", help="code column of --locations (default: code, PRACTICE_CODE, TrustCode, …)")
+    p.add_argument("--report-unmatched", metavar="FILE",
+                   help="write rows whose origin is not a known small area (or whose destination has no location) "
+                        "to FILE and go on without them; without it such rows are an error")
+
+
+def load_flow_inputs(args: argparse.Namespace):
+    """Small-area layer, checked flows (rows set aside only with --report-unmatched), locations or None."""
+    from ..geo.flows import check_destinations, check_origins, parse_where, read_flows, read_locations, write_unmatched
+
+    small = load(args, args.small_areas)
+    flows = read_flows(args.flows, args.origin_col, args.dest_col, args.count_col,
+                       dest_name_col=args.dest_name_col, where=parse_where(args.where))
+    report = bool(args.report_unmatched)
+    flows = check_origins(flows, small.codes, small.label, report)
+    locations = None
+    if args.locations:
+        locations, notes = read_locations(args.locations, args.loc_code_col, crs=args.crs)
+        flows.notes.extend(notes)
+        flows = check_destinations(flows, locations["code"], args.locations, report)
+        for code, name in zip(locations["code"], locations["name"]):
+            if code != name:
+                flows.names.setdefault(code, name)
+    if report:
+        write_unmatched(flows, args.report_unmatched)
+        flows.notes.append(f"{len(flows.unmatched):,} rows set aside → {args.report_unmatched}")
+    for line in flows.notes:
+        log.info("coterm %s: %s", args.command, line)
+    return small, flows, locations
+
+
+def small_population(args: argparse.Namespace, small):
+    """Population per small-area code (a Series), or None, with a note for the report header."""
+    if getattr(args, "no_population", False):
+        return None, "population: not used (--no-population)"
+    from ..geo import population_counts
+
+    return population_counts(args.population, small, data_dir=args.data_dir, code_col=args.pop_code_col,
+                             pop_col=args.pop_col)

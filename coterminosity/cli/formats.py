@@ -1,0 +1,45 @@
+"""Hand a result to the reader: a terminal table, CSV, JSON or Markdown, or a GIS layer file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..report import emit, render
+
+log = logging.getLogger("coterminosity.cli")
+
+
+def report(args: argparse.Namespace, frame: pd.DataFrame, *, header: list[str] | None = None,
+           footer: list[str] | None = None, meta: dict[str, Any] | None = None) -> None:
+    """Render a table in the asked format to stdout or ``-o``. CSV carries only the table, so its
+    header and footer lines (method, weights, repairs, layer lines) go to stderr as notes."""
+    if args.format == "csv":
+        for line in list(dict.fromkeys((header or []) + (footer or []))):
+            log.info("%s", line)
+    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+
+
+def show(args: argparse.Namespace, result, frame: pd.DataFrame | None = None, *, meta: dict | None = None) -> None:
+    """Report a result object: its table (or ``frame``), header, lines and meta."""
+    report(args, result.table if frame is None else frame, header=result.header(), footer=result.lines(),
+           meta={**result.meta(), **(meta or {})})
+
+
+def write_layer_output(args: argparse.Namespace, frame, layer_name: str, *, lines: list[str] | None = None) -> None:
+    """Write a result's geometry and every table column as one GIS layer named ``layer_name``."""
+    from ..geo.write import write_layer
+
+    write_layer(frame, args.output, layer_name=layer_name)
+    for line in lines or []:
+        log.info("%s", line)
+    log.info("wrote %s (%d features, layer %s)", args.output, len(frame), layer_name)
+
+
+def layer_name(args: argparse.Namespace, default: str) -> str:
+    """The layer name inside the output file: the file's stem, else ``default``."""
+    return Path(args.output).stem or default if args.output else default

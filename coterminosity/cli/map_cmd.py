@@ -1,0 +1,87 @@
+"""``coterm map FOOTPRINTS -o FILE.html``: an interactive map of footprints against councils or CCGs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .context import load, population_for
+from .options import add_data, add_footprints, add_weighting, non_negative, sliver_options, weight_of
+
+NAME = "map"
+HELP = "interactive map (HTML) of footprints against councils/CCGs, split units shown"
+EXTRA_STYLE = {"color": "#1f78b4", "weight": 2.0, "dashArray": "6 4", "fill": True, "fillColor": "#1f78b4",
+               "fillOpacity": 0.05}
+log = logging.getLogger("coterminosity.cli")
+
+
+def register(sub) -> argparse.ArgumentParser:
+    """Add the ``map`` command."""
+    p = sub.add_parser(NAME, help=HELP, description="Draw footprints coloured by their class (or fit) against the "
+                       "first --against layer, the compared layers' boundaries, units split between footprints and "
+                       "their wrong-side pieces. One standalone HTML file (works offline with --tiles none), or an "
+                       "embeddable fragment with --embed.")
+    add_footprints(p)
+    p.add_argument("--against", action="append", metavar="LAYER",
+                   help="layer to compare with (repeatable; default upper17); the first one colours the footprints")
+    p.add_argument("--show", action="append", metavar="LAYER",
+                   help="extra layer to draw as outlines with code/name tooltips (repeatable), e.g. places or catchments")
+    p.add_argument("--focus", metavar="CODE_OR_NAME", help="zoom to one footprint and draw only its neighbourhood")
+    p.add_argument("--color-by", choices=("class", "score"), default="class",
+                   help="colour footprints by class, or by fit = 1 − wrong side / total (default class)")
+    p.add_argument("--tiles", choices=("none", "osm", "cartodb"), default="none",
+                   help="basemap (default none: the page needs no internet at all)")
+    p.add_argument("--embed", action="store_true",
+                   help="write an HTML fragment (a <div> plus its styles and scripts) to paste into another page")
+    p.add_argument("--height", default="600px", help="map height in the --embed fragment (default 600px)")
+    p.add_argument("--simplify", type=non_negative, metavar="METRES",
+                   help="simplification tolerance in metres (default: from the extent, ≈150 m for England; 0 = none)")
+    p.add_argument("--no-pieces", action="store_true", help="do not draw the pieces of split units")
+    p.add_argument("--title", help="title shown on the map")
+    p.add_argument("--scenario", metavar="FILE",
+                   help="draw the footprints after a saved scenario's moves (`coterm scenario --save FILE.json`)")
+    add_weighting(p)
+    add_data(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="HTML file to write (atomically)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare, draw, write."""
+    from ..boundaries.comparison import compare
+    from ..geo import small_area_layer
+    from ..maps import MapLayer, build_map, render_fragment, render_html
+    from ..geo.io import atomic_write
+
+    footprints = load(args, args.footprints)
+    if args.scenario:
+        from ..boundaries.scenario import apply_scenario
+        from ..geo.scenario_file import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        units = [load(args, spec) for spec in scenario.units]
+        fine = small_area_layer(args.data_dir) if footprints.small_areas == "lsoa11" else None
+        footprints = apply_scenario(footprints, scenario, units, fine=fine)
+        args.title = args.title or f"{args.footprints} after scenario {scenario.name or Path(args.scenario).stem}"
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
+    population = population_for(args, footprints, *against)
+    comparisons = [compare(footprints, layer, population, by=weight_of(args), threshold=args.threshold,
+                           **sliver_options(args)) for layer in against]
+    extra = []
+    for i, spec in enumerate(args.show or []):
+        layer = load(args, spec)
+        extra.append(MapLayer(layer.frame[["code", "name", "geometry"]], f"{layer.label} ({len(layer)})",
+                              ["code", "name"], EXTRA_STYLE, key=f"show-{i}", legend=[(layer.label, EXTRA_STYLE)]))
+    uses_lsoas = any(layer.small_areas == "lsoa11" for layer in [footprints] + against)
+    fine = small_area_layer(args.data_dir) if uses_lsoas else None
+    m = build_map(footprints, comparisons, extra_layers=extra, color_by=args.color_by, focus=args.focus,
+                  tiles=args.tiles, fine=fine, tolerance=args.simplify, pieces=not args.no_pieces, title=args.title,
+                  height=args.height if args.embed else "100%")
+    text = render_fragment(m) if args.embed else render_html(m)
+    atomic_write(args.output, text)
+    summary = m.coterm_summary
+    drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)
+    log.info("wrote %s (%.2f MB, %s, simplified at %.0f m) — %s", args.output, len(text.encode()) / 1e6,
+             "fragment" if args.embed else "page", summary.tolerance, drawn)
+    return 0

@@ -1,0 +1,76 @@
+"""Scenario files: read moves from JSON, text or CSV, and write a scenario as JSON.
+
+A scenario JSON is ``{"name": …, "footprints": "stp17", "units": [...], "moves": [{"unit": …,
+"to": …}]}`` (moves may also be strings ``UNIT=FOOTPRINT``); a moves file is text with one
+``UNIT=FOOTPRINT`` per line (``#`` comments), or a CSV with ``unit`` and ``to`` columns.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..boundaries.scenario import DEFAULT_UNITS, Move, ResolvedMove, Scenario
+from ..errors import InputError
+from .io import atomic_write
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """A scenario from a JSON file (``{"moves": [{"unit": …, "to": …}], …}``) or a moves file.
+
+    A moves file is text with one ``UNIT=FOOTPRINT`` per line (``#`` comments), or a CSV with
+    ``unit`` and ``to`` columns.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such scenario file; check the path")
+    text = p.read_text(encoding="utf-8-sig")
+    if p.suffix.lower() == ".json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{p}: not valid JSON (line {err.lineno}: {err.msg}); fix the file") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("moves"), list):
+            raise InputError(f"{p}: a scenario JSON needs a list \"moves\" of {{\"unit\": …, \"to\": …}}")
+        moves = []
+        for i, m in enumerate(doc["moves"], 1):
+            if isinstance(m, str):
+                moves.append(Move.parse(m, f"{p}: move {i}"))
+            elif isinstance(m, dict) and str(m.get("unit", "")).strip() and str(m.get("to", "")).strip():
+                listed = m.get("lsoas")
+                moves.append(Move(str(m["unit"]).strip(), str(m["to"]).strip(),
+                                  [str(c) for c in listed] if isinstance(listed, list) else None))
+            else:
+                raise InputError(f"{p}: move {i} needs \"unit\" and \"to\" (or a string UNIT=FOOTPRINT)")
+        units = doc.get("units") or list(DEFAULT_UNITS)
+        if isinstance(units, str):
+            units = [units]
+        return Scenario(moves, footprints=str(doc.get("footprints") or "stp17"), units=[str(u) for u in units],
+                        name=str(doc.get("name") or p.stem), description=str(doc.get("description") or ""))
+    lines = text.splitlines()
+    first = lines[0].strip().lower().replace(" ", "") if lines else ""
+    if p.suffix.lower() == ".csv" and first.startswith("unit,"):
+        import csv
+
+        moves = []
+        for i, row in enumerate(csv.DictReader(lines), 2):
+            unit, to = (row.get("unit") or "").strip(), (row.get("to") or "").strip()
+            if not unit or not to:
+                raise InputError(f"{p}: row {i}: needs both unit and to")
+            moves.append(Move(unit, to))
+    else:
+        moves = [Move.parse(line.split("#", 1)[0].strip(), f"{p}: line {i}")
+                 for i, line in enumerate(lines, 1) if line.split("#", 1)[0].strip()]
+    if not moves:
+        raise InputError(f"{p}: no moves; write one UNIT=FOOTPRINT per line")
+    return Scenario(moves, name=p.stem)
+
+
+def save_scenario(scenario: Scenario, path: str | Path, resolved: list[ResolvedMove] | None = None) -> None:
+    """Write the scenario as JSON (atomically), with the resolved codes for the record."""
+    doc = scenario.to_dict()
+    if resolved:
+        doc["resolved"] = [{"unit_codes": r.unit_codes, "unit": r.unit_label, "to": r.target,
+                            "to_name": r.target_name, "lsoas": len(r.small_codes), "from": r.sources}
+                           for r in resolved]
+    atomic_write(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
