@@ -23,7 +23,7 @@ from coterminosity.geo.layer import BNG, Layer, Population
 from coterminosity.boundaries.comparison import compare
 from coterminosity.boundaries.focus import find_footprint
 from coterminosity.maps import add_layer, build_map, render_fragment, render_html
-from headless import Browser, find_chromium  # tests/browser/headless.py: headless Chromium over a pipe
+from .headless import Browser, find_chromium  # headless Chromium over a pipe
 from coterminosity.maps.elements import FeatureLayer, safe_json
 from coterminosity.maps.geometry import display_geometry, to_display
 
