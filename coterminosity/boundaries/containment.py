@@ -11,13 +11,16 @@ footprint.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..geo.flows import FlowInputs
 from ..geo.layer import Layer
-from .placement import OUTSIDE, weighted_flows
+from .overlay import locate_points
+from .placement import OUTSIDE, destination_homes, origin_footprints, weighted_flows
 
 ENGLAND = ("E92000001", "England")
 RELIED_ON = 3  # destinations named per footprint in ``relies_on``
@@ -196,6 +199,26 @@ def containment(pairs: pd.DataFrame, origins: pd.DataFrame, homes: pd.DataFrame,
                          f"{len(lost)} {what} located in no {footprints.label} unit, counted as leaving their "
                          f"residents' footprint: {listed}" + (" …" if len(lost) > 5 else ""))
     return Containment(fp, dest, matrix, residents, out_notes, footprints.label, source, what)
+
+
+def measure_containment(inputs: FlowInputs, footprints: Layer) -> Containment:
+    """Containment of read flows (:class:`FlowInputs`) in ``footprints``: origins placed (and
+    apportioned), destinations located, and the notes of every step in the header."""
+    pairs = inputs.flows.pairs()
+    origins, origin_note = origin_footprints(inputs.small, footprints, inputs.population)
+    homes, home_note = destination_homes(pairs, origins, footprints, inputs.locations)
+    source = f"{Path(inputs.flows.source).name} ({pairs['origin'].nunique():,} {inputs.small.label} origins)"
+    notes = [origin_note, home_note] + inputs.flows.notes
+    lost = inputs.left_out
+    if lost is not None and len(lost) and inputs.locations is not None:
+        loc = inputs.locations.set_index("code").reindex(lost["trust"])
+        idx = locate_points(np.asarray(loc.geometry.values, dtype=object), np.asarray(footprints.frame.geometry.values, dtype=object))
+        names = footprints.names()
+        where = [names.get(footprints.frame["code"].iloc[i], "") if i >= 0 else "(outside every footprint)" for i in idx]
+        notes.append(f"containment is understated where {inputs.what} left out stand (their residents' flow to them "
+                     "is not counted): " + "; ".join(f"{t} in {w}" for t, w in zip(lost["trust"], where)))
+    return containment(pairs, origins, homes, footprints, inputs.flows.names, source=source, what=inputs.what,
+                       notes=notes)
 
 
 # ---------------------------------------------------------------- for maps

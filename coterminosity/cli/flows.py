@@ -8,13 +8,16 @@ import logging
 from .context import load
 
 log = logging.getLogger("coterminosity.cli")
+TRUSTS = "trust22"  # the catalogue's trust catchment flows
 
 
 def add_flow_options(p: argparse.ArgumentParser) -> None:
     """The flow table, its columns, the small areas it is counted in, and destination locations."""
     from ..geo.flows import DEFAULT_COUNT, DEFAULT_DEST, DEFAULT_ORIGIN
 
-    p.add_argument("flows", help="flow table (CSV or Parquet): origin small area, destination, count per row")
+    p.add_argument("flows", help="flow table (CSV or Parquet): origin small area, destination, count per row; or "
+                                 "trust22 (the OHID acute trust catchments) or a file with its columns TRUST22CD, "
+                                 "LTLA21CD, SHARE")
     p.add_argument("--origin-col", help=f"origin small-area code column (default {DEFAULT_ORIGIN}, as in NHS Digital's "
                                         "GP registrations by LSOA; msoa for OHID trust catchments)")
     p.add_argument("--dest-col", help=f"destination code column (default {DEFAULT_DEST}; TrustCode for trust catchments)")
@@ -22,25 +25,61 @@ def add_flow_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dest-name-col", help="destination name column (default PRACTICE_NAME or TrustName when present)")
     p.add_argument("--where", action="append", metavar="COL=VALUE",
                    help="keep only rows where COL equals VALUE (repeatable), e.g. SEX=ALL or AdmissionType=Emergency")
-    p.add_argument("--small-areas", default="lsoa11", metavar="LAYER",
-                   help="layer the origin codes belong to (default lsoa11; a file of MSOA polygons for MSOA tables)")
+    p.add_argument("--small-areas", metavar="LAYER",
+                   help="layer the origin codes belong to: small areas or a union of them (default lsoa11, lad21 for "
+                        "trust catchments; a file of MSOA polygons for MSOA tables)")
     p.add_argument("--locations", metavar="FILE",
                    help="destination points: CSV with a code column and easting/northing (or lon/lat) columns; "
                         "without it a destination's home footprint is the one holding most of its patients")
     p.add_argument("--loc-code-col", help="code column of --locations (default: code, PRACTICE_CODE, TrustCode, …)")
+    p.add_argument("--catchment-population", metavar="FILE",
+                   help="trust catchments: OHID catchment populations by year (default: the catalogue's)")
+    p.add_argument("--successors", metavar="FILE", help="trust catchments: ODS successor table (default: the catalogue's)")
     p.add_argument("--report-unmatched", metavar="FILE",
                    help="write rows whose origin is not a known small area (or whose destination has no location) "
                         "to FILE and go on without them; without it such rows are an error")
 
 
-def load_flow_inputs(args: argparse.Namespace):
-    """Small-area layer, checked flows (rows set aside only with --report-unmatched), locations or None."""
-    from ..geo.flows import check_destinations, check_origins, parse_where, read_flows, read_locations, write_unmatched
+def is_trust_input(args: argparse.Namespace) -> bool:
+    """True for ``trust22`` or a file with the trust-share columns."""
+    from ..geo.trusts import is_share_table
 
-    small = load(args, args.small_areas)
+    return args.flows == TRUSTS or is_share_table(args.flows)
+
+
+def load_flow_inputs(args: argparse.Namespace):
+    """The read flows (:class:`FlowInputs`): rows set aside only with --report-unmatched."""
+    from ..geo.flows import FlowInputs, write_unmatched
+
+    report = bool(args.report_unmatched)
+    if is_trust_input(args):
+        from ..geo.trusts import COUNCILS, load_trust_inputs
+
+        inputs = load_trust_inputs(None if args.flows == TRUSTS else args.flows, points=args.locations,
+                                   catchment_population=args.catchment_population, successors=args.successors,
+                                   councils=args.small_areas or COUNCILS, data_dir=args.data_dir, report=report)
+    else:
+        small, flows, locations = _read_flow_table(args, report)
+        population = None
+        if small.members is not None and small.small_areas == "lsoa11" and small.label != "lsoa11":
+            from ..geo import load_population
+
+            population = load_population(data_dir=args.data_dir).by_code()
+        inputs = FlowInputs(small, flows, locations, population)
+    flows = inputs.flows
+    if report:
+        write_unmatched(flows, args.report_unmatched)
+        flows.notes.append(f"{len(flows.unmatched):,} rows set aside → {args.report_unmatched}")
+    return inputs
+
+
+def _read_flow_table(args: argparse.Namespace, report: bool):
+    """Small-area layer, checked flows, locations or None, from a plain flow table."""
+    from ..geo.flows import check_destinations, check_origins, parse_where, read_flows, read_locations
+
+    small = load(args, args.small_areas or "lsoa11")
     flows = read_flows(args.flows, args.origin_col, args.dest_col, args.count_col,
                        dest_name_col=args.dest_name_col, where=parse_where(args.where))
-    report = bool(args.report_unmatched)
     flows = check_origins(flows, small.codes, small.label, report)
     locations = None
     if args.locations:
@@ -50,11 +89,6 @@ def load_flow_inputs(args: argparse.Namespace):
         for code, name in zip(locations["code"], locations["name"]):
             if code != name:
                 flows.names.setdefault(code, name)
-    if report:
-        write_unmatched(flows, args.report_unmatched)
-        flows.notes.append(f"{len(flows.unmatched):,} rows set aside → {args.report_unmatched}")
-    for line in flows.notes:
-        log.info("coterm %s: %s", args.command, line)
     return small, flows, locations
 
 

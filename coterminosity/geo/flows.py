@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .layer import Layer
 from .crs import to_bng
 from .io import atomic_write
 from .read import read_frame, read_table, row_numbers
@@ -63,6 +64,23 @@ class Flows:
         shown = [f"{self.row_word} {r.row} ({r.origin} → {r.dest}, {r.count:,.0f})" for r in rows.head(MAX_NAMED).itertuples()]
         more = f" and {len(rows) - MAX_NAMED:,} more" if len(rows) > MAX_NAMED else ""
         return ", ".join(shown) + more
+
+
+@dataclass
+class FlowInputs:
+    """Everything a containment or catchment run reads: the origins' layer, the checked flows,
+    destination points (or None) and the population of the origins' small areas (or None)."""
+
+    small: Layer  # the layer origin codes belong to: small areas (LSOAs) or a union of them (councils)
+    flows: Flows
+    locations: gpd.GeoDataFrame | None = None
+    population: pd.Series | None = None  # per small area, to apportion origins lying in several footprints
+    what: str = "destinations"  # the word for destinations in sentences ("trusts", "practices")
+    left_out: pd.DataFrame | None = None  # destinations with no flow at all (e.g. trusts with no population)
+
+    @property
+    def notes(self) -> list[str]:
+        return self.flows.notes
 
 
 def _column(table: pd.DataFrame, wanted: str) -> str | None:

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CotermError, InputError
-from .flows import MAX_NAMED, UNMATCHED_COLUMNS, Flows, _column, read_locations
+from .flows import (MAX_NAMED, UNMATCHED_COLUMNS, FlowInputs, Flows, _column, check_destinations, check_origins,
+                    read_locations)
 from .read import read_table, row_numbers
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def _named(rows: np.ndarray, word: str) -> str:
     return shown + (f" and {len(rows) - MAX_NAMED:,} more" if len(rows) > MAX_NAMED else "")
 
 
-def read_shares(path: str | Path) -> tuple[pd.DataFrame, str]:
+def read_shares(path: str | Path, area_col: str = SHARE_COLUMNS[1]) -> tuple[pd.DataFrame, str]:
     """Checked shares: ``trust``, ``council``, ``share``, ``row``; and the row word ("line"/"row").
 
     One-line errors naming rows for missing columns, empty codes, shares that are not numbers
@@ -80,11 +81,12 @@ def read_shares(path: str | Path) -> tuple[pd.DataFrame, str]:
     table = read_table(p)
     word, rows = row_numbers(p, table)
     cols = []
-    for wanted in SHARE_COLUMNS:
+    wanted_cols = (SHARE_COLUMNS[0], area_col, SHARE_COLUMNS[2])
+    for wanted in wanted_cols:
         found = _column(table, wanted)
         if found is None:
             raise InputError(f"{p}: no column {wanted!r}; a trust share table has columns "
-                             f"{', '.join(SHARE_COLUMNS)} (present: {', '.join(map(str, table.columns[:10]))})")
+                             f"{', '.join(wanted_cols)} (present: {', '.join(map(str, table.columns[:10]))})")
         cols.append(found)
     if len(table) == 0:
         raise InputError(f"{p}: no rows; nothing to count")
@@ -121,6 +123,17 @@ def read_shares(path: str | Path) -> tuple[pd.DataFrame, str]:
         raise InputError(f"{p}: the shares of trust {trust} sum to {off.iloc[0]:.6f}, not 1 "
                          f"({_named(rows_of, word)}){others}; each trust's shares must sum to 1 (± {SHARE_TOLERANCE:g})")
     return frame.reset_index(drop=True), word
+
+
+def read_footprint_shares(path: str | Path) -> pd.DataFrame:
+    """Published shares of each trust's catchment by footprint (``TRUST22CD``, a ``…CD`` footprint
+    code column such as ``ICB22CD``, ``SHARE``), checked like :func:`read_shares`: ``trust``, ``footprint``, ``share``."""
+    header = read_table(path).columns
+    area = next((c for c in header if str(c).upper().endswith("CD") and str(c).upper() != "TRUST22CD"), None)
+    if area is None:
+        raise InputError(f"{path}: no footprint code column (…CD, e.g. ICB22CD) beside TRUST22CD and SHARE")
+    table, _ = read_shares(path, area_col=str(area))
+    return table.rename(columns={"council": "footprint"})[["trust", "footprint", "share", "row"]]
 
 
 def read_successors(path: str | Path) -> pd.DataFrame:
@@ -214,13 +227,21 @@ class TrustCatchments:
         return sorted(self.flows.frame["dest"].unique())
 
 
+def _readable(name: str) -> str:
+    """'ALDER HEY CHILDREN'S NHS FOUNDATION TRUST' → "Alder Hey Children's NHS Foundation Trust"."""
+    words = [w.capitalize() for w in str(name).split()]
+    small = {"And": "and", "Of": "of", "The": "the", "For": "for", "Nhs": "NHS"}
+    return " ".join(small.get(w, w) if i or w == "Nhs" else w for i, w in enumerate(words))
+
+
 def _is_specialist(name: str) -> bool:
     upper = name.upper()
     return any(w in upper for w in SPECIALIST_WORDS)
 
 
 def trust_flows(shares: str | Path | None = None, *, catchment_population: str | Path | None = None,
-                successors: str | Path | None = None, data_dir=None, report: bool = False) -> TrustCatchments:
+                successors: str | Path | None = None, data_dir=None, report: bool = False,
+                names: dict[str, str] | None = None) -> TrustCatchments:
     """Council → trust flows: SHARE × the trust's catchment population (see the module docstring).
 
     Trust codes found in neither the catchment population table nor the successor table raise a
@@ -252,8 +273,8 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
         table = table[~unknown].reset_index(drop=True)
     trusts = sorted(table["trust"].unique())
     resolved = resolve_populations(trusts, pops, succ)
-    names = pops.set_index("trust")["name"]
-    resolved["name"] = resolved["trust"].map(names).fillna(resolved["trust"])
+    upper = pops.set_index("trust")["name"].map(_readable)
+    resolved["name"] = resolved["trust"].map(names or {}).fillna(resolved["trust"].map(upper)).fillna(resolved["trust"])
     resolved["councils"] = resolved["trust"].map(table.groupby("trust").size()).astype(int)
     lost = resolved[resolved["population"].isna()].copy()
     lost["reason"] = np.where(lost["name"].map(_is_specialist), "specialist trust: no catchment population by design",
@@ -264,7 +285,7 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
         notes.append(f"{len(lost)} of {len(trusts)} trusts left out, having no catchment population of their own or "
                      f"through predecessors ({lost_rows:,} of {len(table):,} share rows, {lost_rows / len(table):.1%}; "
                      f"their flows are unknown, not zero): " +
-                     "; ".join(f"{r.trust} {r.name.title()} ({r.reason})" for r in lost.itertuples()))
+                     "; ".join(f"{r.trust} {r.name} ({r.reason})" for r in lost.itertuples()))
     via = resolved[resolved["predecessors"] != ""]
     if len(via):
         notes.append(f"{len(via)} trusts take their catchment population from predecessors ({succ_path.name}): " +
@@ -276,7 +297,7 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
     notes.insert(0, f"{shares_path.name}: count = SHARE × the trust's latest catchment population "
                     f"({pop_path.name}); {len(good)} trusts, {frame['count'].sum():,.0f} people")
     flows = Flows(frame.reset_index(drop=True), source=str(shares_path),
-                  names={r.trust: r.name.title() if r.name.isupper() else r.name for r in resolved.itertuples()},
+                  names=dict(zip(resolved["trust"], resolved["name"])),
                   notes=notes, row_word=word, unmatched=unmatched)
     return TrustCatchments(flows, table, resolved, lost[["trust", "name", "councils", "reason"]].reset_index(drop=True),
                            notes)
@@ -297,3 +318,30 @@ def read_trust_points(path: str | Path | None = None, *, data_dir=None) -> tuple
 def trust_names(points: gpd.GeoDataFrame) -> dict[str, str]:
     """Code → name from the points file (better spelled than the catchment table's capitals)."""
     return dict(zip(points["code"], points["name"]))
+
+
+def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | None = None,
+                      catchment_population: str | Path | None = None, successors: str | Path | None = None,
+                      councils: str = COUNCILS, data_dir=None, report: bool = False) -> FlowInputs:
+    """The trust catchment flows ready for containment and catchments: council origins (``lad21``,
+    a union of LSOAs), flows checked against its codes, trust points, and the mid-2019 LSOA
+    population that apportions councils lying in several footprints.
+
+    Unknown council codes and trusts with no point raise a one-line error naming rows, or with
+    ``report`` are set aside into ``flows.unmatched``.
+    """
+    from .load import load_layer
+    from .population import catalogue_population
+
+    locations, notes = read_trust_points(points, data_dir=data_dir)
+    trusts = trust_flows(shares, catchment_population=catchment_population, successors=successors,
+                         data_dir=data_dir, report=report, names=trust_names(locations))
+    small = load_layer(councils, data_dir=data_dir)
+    flows = check_origins(trusts.flows, small.codes, small.label, report)
+    flows.notes.extend(notes)
+    where = str(points) if points else POINTS
+    flows = check_destinations(flows, locations["code"], where, report)
+    population = None
+    if small.small_areas == "lsoa11":
+        population = catalogue_population(data_dir).by_code()
+    return FlowInputs(small, flows, locations, population, what="trusts", left_out=trusts.left_out)
