@@ -81,12 +81,15 @@ def _parts(geoms: np.ndarray, labels: np.ndarray, gap: float) -> pd.Series:
     same = (k[1:] == k[:-1]) & (lo[1:] == lo[:-1])
     left, right = own[:-1][same], own[1:][same]
     comp = _components(len(geoms), left, right)
-    many = pd.Series(comp).groupby(lab).nunique()
-    if gap > 0 and (many > 1).any():  # bridge narrow water only where a label is in pieces
-        rows = np.flatnonzero(np.isin(lab, many.index[many > 1]))
-        a, b = shapely.STRtree(geoms[rows]).query(geoms[rows], predicate="dwithin", distance=gap)
-        keep = lab[rows[a]] == lab[rows[b]]
-        comp = _components(len(geoms), np.concatenate([left, rows[a][keep]]), np.concatenate([right, rows[b][keep]]))
+    if gap > 0:  # bridge narrow water: join pieces of one label lying within ``gap`` of each other
+        size = pd.Series(comp).map(pd.Series(comp).value_counts()).to_numpy()
+        largest = pd.Series(size).groupby(lab).transform("max").to_numpy()
+        first = pd.Series(comp).where(size == largest).groupby(lab).transform("min").to_numpy()
+        rows = np.flatnonzero(comp != first)  # every LSOA outside its label's largest piece
+        if len(rows):
+            a, b = shapely.STRtree(geoms).query(geoms[rows], predicate="dwithin", distance=gap)
+            keep = lab[rows[a]] == lab[b]
+            comp = _components(len(geoms), np.concatenate([left, rows[a][keep]]), np.concatenate([right, b[keep]]))
     return pd.Series(comp).groupby(labels).nunique()
 
 

@@ -1,0 +1,52 @@
+"""``coterm suggest``: options parsed, bad requests refused in one line with exit 2 before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+from coterminosity.cli import main
+
+
+def one_error_line(capsys, *parts):
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    for part in parts:
+        assert part in err, err
+
+
+def test_help_lists_every_option(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["suggest", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--against", "--keep-whole", "--soft", "--population-band", "--max-moves", "--max-people",
+                   "--fix", "--save", "--format", "--output"):
+        assert option in out
+
+
+def test_soft_without_a_layer_to_keep_whole(capsys):
+    assert main(["suggest", "stp17", "--against", "upper17", "--soft", "1000"]) == 2
+    one_error_line(capsys, "coterm suggest: error: --soft needs --keep-whole LAYER")
+
+
+def test_a_gis_layer_output_is_refused(capsys, tmp_path):
+    assert main(["suggest", "stp17", "--against", "upper17", "-o", str(tmp_path / "moves.gpkg")]) == 2
+    one_error_line(capsys, "moves.gpkg", "has no geometry")
+    assert not (tmp_path / "moves.gpkg").exists()
+
+
+@pytest.mark.parametrize("option", [["--population-band", "3000000-500000"], ["--population-band", "many"],
+                                    ["--max-moves", "-1"], ["--max-people", "lots"]])
+def test_bad_numbers_are_usage_errors(capsys, option):
+    with pytest.raises(SystemExit) as done:
+        main(["suggest", "stp17", "--against", "upper17", *option])
+    assert done.value.code == 2
+    assert option[0] in capsys.readouterr().err
+
+
+def test_against_is_required(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["suggest", "stp17"])
+    assert done.value.code == 2
+    assert "--against" in capsys.readouterr().err
