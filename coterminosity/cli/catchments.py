@@ -41,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from ..boundaries.catchments import catchment_layer, destination_homes, origin_footprints
     from ..geo.members import MEMBERS_COLUMN, members_column
 
-    small, flows, locations = load_flow_inputs(args)
+    inputs = load_flow_inputs(args)
+    small, flows, locations = inputs.small, inputs.flows, inputs.locations
     pairs = flows.pairs()
-    population, pop_note = small_population(args, small)
+    population, pop_note = small_population(args, small, inputs)
     writes_layer = bool(args.output) and Path(args.output).suffix.lower() in LAYER_SUFFIXES
     label = Path(args.output).stem if writes_layer else "catchments"
     layer, selection = catchment_layer(pairs, small, args.share, population=population, names=flows.names, label=label)
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
               f"{small.label} small areas, share {args.share:g}", pop_note] + [n for n in layer.notes if n not in small.notes]
     if args.footprints:
         footprints = load(args, args.footprints)
-        origins, origin_note = origin_footprints(small, footprints)
+        origins, origin_note = origin_footprints(small, footprints, inputs.population)
         homes, home_note = destination_homes(pairs, origins, footprints, locations)
         names = footprints.names()
         frame["home"] = frame["code"].map(homes.set_index("dest")["home"])
@@ -61,18 +62,20 @@ def run(args: argparse.Namespace) -> int:
     if population is not None:
         header.append("catchment_population = Σ over small areas of population × patients(destination) / "
                       "patients(all destinations); polygon_population = everyone living in the polygon")
+    header += flows.notes
+    units = "origins" if "origins" in frame.columns else "small_areas"
+    footer = [f"median catchment: {frame[units].median():,.0f} {small.label} units holding "
+              f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
     if writes_layer:
         from ..geo.write import write_layer
 
         out = frame.copy()
-        if layer.small_areas == "lsoa11":
+        if layer.small_areas == "lsoa11" and layer.members is not None:
             out.insert(len(out.columns) - 1, MEMBERS_COLUMN, members_column(layer))
         out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
         write_layer(out, args.output)
         log.info("coterm catchments: wrote %s catchment polygons → %s (a layer for overlay, spanners, summary: "
                  "`coterm overlay %s stp17`)", f"{len(out):,}", args.output, args.output)
-        footer = [f"median catchment: {frame['small_areas'].median():,.0f} small areas holding "
-                  f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
         for line in header + footer:
             log.info("coterm catchments: %s", line)
         return 0
@@ -80,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
     if args.by_area:
         table = table.assign(name=table["dest"].map(lambda c: flows.names.get(c, c)))
         table = table[["dest", "name", "small_code", "patients", "share", "cum_share", "in_catchment"]]
-    footer = [f"median catchment: {frame['small_areas'].median():,.0f} small areas holding "
-              f"{frame['share_in_polygon'].median():.1%} of a destination's patients"]
-    report(args, table, header=header + flows.notes, footer=footer,
+    report(args, table, header=header, footer=footer,
                 meta={"flows": str(args.flows), "share": args.share, "small_areas": small.label})
     return 0

@@ -92,10 +92,16 @@ def _read_flow_table(args: argparse.Namespace, report: bool):
     return small, flows, locations
 
 
-def small_population(args: argparse.Namespace, small):
-    """Population per small-area code (a Series), or None, with a note for the report header."""
+def small_population(args: argparse.Namespace, small, inputs=None):
+    """Population per origin code (a Series), or None, with a note for the report header; origins
+    that are unions of small areas (councils) add up their small areas' population."""
     if getattr(args, "no_population", False):
         return None, "population: not used (--no-population)"
+    if inputs is not None and inputs.population is not None and args.population in (None, "pop19"):
+        per = small.members.assign(pop=small.members["small_code"].map(inputs.population).fillna(0.0))
+        counts = per.groupby("code")["pop"].sum()
+        return counts, (f"population: mid-2019 {small.small_areas} population summed over each {small.label} unit "
+                        f"(total {counts.sum():,.0f})")
     from ..geo import population_counts
 
     return population_counts(args.population, small, data_dir=args.data_dir, code_col=args.pop_code_col,

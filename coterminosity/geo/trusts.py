@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import CotermError, InputError
 from .flows import (MAX_NAMED, UNMATCHED_COLUMNS, FlowInputs, Flows, _column, check_destinations, check_origins,
                     read_locations)
+from .layer import Layer
 from .read import read_table, row_numbers
 
 log = logging.getLogger(__name__)
@@ -345,3 +346,28 @@ def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | 
     if small.small_areas == "lsoa11":
         population = catalogue_population(data_dir).by_code()
     return FlowInputs(small, flows, locations, population, what="trusts", left_out=trusts.left_out)
+
+
+TRUST_LAYER = "trust22"  # the layer name: each trust's catchment polygon
+CATCHMENT_SHARE = 0.8
+
+
+def council_population(inputs: FlowInputs) -> pd.Series | None:
+    """Population per origin unit (council): its small areas' population added up."""
+    if inputs.population is None or inputs.small.members is None:
+        return None
+    members = inputs.small.members
+    return members["small_code"].map(inputs.population).fillna(0.0).groupby(members["code"].to_numpy()).sum()
+
+
+def trust_layer(data_dir=None, share: float = CATCHMENT_SHARE) -> Layer:
+    """The trusts' catchments as a Layer: per trust, the councils holding ``share`` of its catchment
+    population, dissolved, with their LSOA membership (so overlays with catalogue layers are exact)."""
+    from ..boundaries.catchments import catchment_layer  # local: boundaries builds on geo
+
+    inputs = load_trust_inputs(data_dir=data_dir)
+    layer, _ = catchment_layer(inputs.flows.pairs(), inputs.small, share, population=council_population(inputs),
+                               names=inputs.flows.names, label=TRUST_LAYER)
+    layer.notes.extend(inputs.flows.notes)
+    layer.source = f"catalogue {TRUST_LAYER} (trust catchments, councils holding {share:.0%} of each)"
+    return layer
