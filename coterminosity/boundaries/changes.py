@@ -78,6 +78,11 @@ class Changes:
         merged = self.table[(self.table["class"] == "merged") & (self.table["old_code"] != "")]
         return [(code, sorted(group["old_code"])) for code, group in merged.groupby("new_code", sort=True)]
 
+    def _split_parents(self) -> dict[str, str]:
+        """New units split off an old unit (that continues as another) → that old unit."""
+        rows = self.table[(self.table["class"] == "split") & self.table["detail"].str.startswith("split off")]
+        return dict(zip(rows["new_code"], rows["old_code"]))
+
     def splits(self) -> list[tuple[str, list[str]]]:
         """(old code, new codes it split into), one per split."""
         split = self.table[(self.table["class"] == "split") & (self.table["new_code"] != "")]
@@ -117,8 +122,10 @@ class Changes:
         old_names, new_names = self.old.names(), self.new.names()
         out = [self.summary_line()]
         people = self.table.set_index("new_code")["people_new"].to_dict()
+        parent = self._split_parents()
         for code, olds in self.mergers():
-            out.append(f"merged: {_join(f'{old_names[c]} ({c})' for c in olds)} → {new_names[code]} ({code})"
+            part = f" and part of {old_names[parent[code]]} ({parent[code]})" if code in parent else ""
+            out.append(f"merged: {_join(f'{old_names[c]} ({c})' for c in olds)}{part} → {new_names[code]} ({code})"
                        + (f", {people.get(code, 0):,.0f} people" if self.population is not None else ""))
         for code, news in self.splits():
             out.append(f"split: {old_names[code]} ({code}) → {_join(f'{new_names[c]} ({c})' for c in news)}")
@@ -351,9 +358,9 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
         elif a in absorbed:
             b = absorbed[a]
             kind, detail = "merged", f"into {b} (continuing {origin[b]})"
-        else:  # its largest part went to a unit split off another: it was divided up
+        else:  # its largest part went to a new unit split off another old unit: merged with that part
             b = succ[a]
-            kind, detail = "split", f"largest part in {b}, split off {pred[b]}"
+            kind, detail = "merged", f"into {b} (split off {pred[b]})"
         rows.append(_row(kind, a, old_names[a], b, new_names.get(b, "") if b else "", totals_old, totals_new,
                          pair_index, amounts, detail))
     for b in new.codes:
@@ -361,8 +368,10 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
             continue
         a = split_off.get(b)
         kind = "new" if a is None else "split"
+        joined = sorted(x for x, y in succ.items() if y == b and x != a and x not in successor)
+        detail = f"split off {a}" + (f", with {', '.join(joined)}" if joined else "") if a else ""
         rows.append(_row(kind, a, old_names.get(a, "") if a else "", b, new_names[b], totals_old, totals_new,
-                         pair_index, amounts, f"split off {a}" if a else ""))
+                         pair_index, amounts, detail))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["_order"] = table["class"].map({k: i for i, k in enumerate(KINDS)})
     table = table.sort_values(["_order", "old_code", "new_code"]).drop(columns="_order").reset_index(drop=True)

@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import CotermError
 from ..geo.layer import Layer, Population
 from .changes import Changes, changes
-from .metrics import DEFAULT_THRESHOLD, classify, largest_pieces, layer_score, split_units
+from .metrics import DEFAULT_THRESHOLD, classify, largest_pieces, layer_score
 from .overlay import overlay
 
 # Each footprint vintage with the councils and the CCGs (sub-ICB locations from 2022) of its year.
@@ -94,9 +94,9 @@ class History:
             out.append(change.summary_line())
             old_names, new_names = change.old.names(), change.new.names()
             for code, olds in change.mergers():
-                out.append(f"  merged: {', '.join(old_names[c] for c in olds)} → {new_names[code]} ({code})")
+                out.append(f"  merged: {'; '.join(f'{old_names[c]} ({c})' for c in olds)} → {new_names[code]} ({code})")
             for code, news in change.splits():
-                out.append(f"  split: {old_names[code]} ({code}) → {', '.join(new_names[c] for c in news)}")
+                out.append(f"  split: {old_names[code]} ({code}) → {'; '.join(f'{new_names[c]} ({c})' for c in news)}")
             for r in change.pieces.itertuples():
                 out.append(f"  moved: {r.lsoas:,} LSOAs, {r.people:,.0f} people from {r.from_name} ({r.from_code}) "
                            f"to {r.to_name} ({r.to_code})")
@@ -117,7 +117,7 @@ def _against(footprints: Layer, other: Layer, population: Population, threshold:
     largest = largest_pieces(pairs, "population")
     total = float(math.fsum(largest["population"]))
     outside = float(math.fsum(largest["outside_largest"]))
-    return {"units": len(other), "split": len(split_units(pairs, "population", threshold)),
+    return {"units": len(other), "split": score.split_b,
             "spanning": int((largest["pieces"] > 1).sum()), "outside": outside,
             "outside_share": outside / total if total else float("nan"), "whole_unions": score.whole_unions,
             "whole_share": score.in_whole_unions / score.total if score.total else float("nan"), "score": score.score}
