@@ -242,7 +242,7 @@ def suggest(footprints: Layer, councils: Layer, population: Population | pd.Seri
         fixed=frozenset(int(i) for i in c_index.get_indexer(fixed_codes) if i >= 0), require_whole=not budget,
         keep="none" if keep_whole is None else ("soft" if soft is not None else "hard"), penalty=soft or 0.0,
         band=band, max_moves=max_moves, max_people=max_people)
-    log.info("suggest: %d pieces, %d footprints, %d councils", len(pieces), len(f_index), len(c_index))
+    log.debug("suggest: %d pieces, %d footprints, %d councils", len(pieces), len(f_index), len(c_index))
     solution = (solve_lexicographic if budget else solve)(problem, time_limit=time_limit)
     if solution is None:
         names = {"councils": councils.label, "keep": keep_whole.label if keep_whole is not None else "",

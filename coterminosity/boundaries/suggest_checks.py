@@ -156,6 +156,8 @@ def describe_infeasible(pb: Problem, labels: dict, footprint_codes: pd.Index, ti
             if free is not None:
                 sums = pd.Series(pb.people).groupby(free.target).sum().reindex(range(pb.n_footprints), fill_value=0)
                 out = sums[(sums < pb.band[0]) | (sums > pb.band[1])]
+                out = out.loc[(out - pb.band[0]).abs().clip(upper=(out - pb.band[1]).abs()).sort_values(
+                    ascending=False).index]  # furthest outside first
                 shown = "; ".join(f"{labels['footprints'].get(footprint_codes[i], footprint_codes[i])} "
                                   f"{v:,.0f}" for i, v in out.head(3).items())
                 detail = f" (the best plan without it leaves {plural(len(out), 'footprint')} outside it: {shown}"
@@ -163,8 +165,10 @@ def describe_infeasible(pb: Problem, labels: dict, footprint_codes: pd.Index, ti
         return (f"no suggestion: {text[culprit]} cannot be met" + (f" together with {' and '.join(rest)}" if rest
                 else "") + f"; without it there is a solution{detail}")
     if len(relaxable) > 1:
-        return (f"no suggestion: {', '.join(text[f] for f in relaxable)} cannot all be met; relaxing any one of "
-                "them gives a solution")
+        listed = [text[f] for f in relaxable]
+        goal = f" while {text['whole']}" if "whole" in families else ""
+        return (f"no suggestion: {', '.join(listed[:-1])} and {listed[-1]} cannot all be met{goal}; relaxing any "
+                "one of them gives a solution")
     if ok == ["whole"]:
         return (f"no suggestion: {text['whole']} is impossible with "
                 f"{' and '.join(text[f] for f in families if f != 'whole')}; give --max-moves or --max-people to "

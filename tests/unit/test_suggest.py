@@ -198,8 +198,9 @@ def test_fixing_a_council_that_keeps_a_sub_unit_split_is_named():
     # B stays split, so G (s1–s3) cannot be whole: dropping either the fix or the keep-whole works.
     with pytest.raises(NoSuggestion) as err:
         suggest(fp, councils, people([1, 1, 1, 1]), keep_whole=subs, fix=["B"])
-    assert str(err.value) == ("no suggestion: keeping every ccg unit whole, leaving council B as it is cannot all "
-                              "be met; relaxing any one of them gives a solution")
+    assert str(err.value) == ("no suggestion: keeping every ccg unit whole and leaving council B as it is cannot "
+                              "all be met while making every council council whole; relaxing any one of them gives "
+                              "a solution")
 
 
 # ---------------------------------------------------------------- budgets
