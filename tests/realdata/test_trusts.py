@@ -1,0 +1,202 @@
+"""Real trust catchments (OHID shares × catchment populations) against the 2022 ICBs, recomputed
+independently from the raw CSVs with plain pandas (and one geopandas point-in-polygon join for
+the trust points): no coterminosity code in the expected numbers.
+
+The independent recipe:
+- a trust's catchment population is its latest non-blank CATCHMENT_POPULATION, else the sum of
+  its predecessors' (trust_successors.csv, chains followed); trusts with neither are left out;
+- flow(trust, council) = SHARE × that population;
+- a council's flow is split between ICBs by the mid-2019 population of its LSOAs in each
+  (lookup_lsoa11_sicbl22_icb22_lad22.csv: LAD22 codes are the 2021 council codes);
+- a trust is at home in the ICB of the LSOA polygon holding its head-office point.
+"""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from coterminosity.cli import main
+
+pytestmark = pytest.mark.realdata
+
+# The containment table in docs/catchments.md ("Real trust catchments"), as printed: per ICB
+# residents' catchment population, retained, containment_share, inflow, destination_share.
+DOC_TABLE = [
+    ("E54000038", "NHS Somerset Integrated Care Board", 257_982, 126_549, 0.491, 151_588, 0.835),
+    ("E54000010", "NHS Staffordshire and Stoke-on-Trent Integrated Care Board", 1_149_469, 607_417, 0.528, 652_835, 0.930),
+    ("E54000052", "NHS Surrey Heartlands Integrated Care Board", 1_043_422, 621_328, 0.595, 970_563, 0.640),
+    ("E54000026", "NHS Mid and South Essex Integrated Care Board", 454_194, 280_681, 0.618, 308_331, 0.910),
+    ("E54000013", "NHS Lincolnshire Integrated Care Board", 730_598, 485_514, 0.665, 505_881, 0.960),
+    ("E54000050", "NHS North East and North Cumbria Integrated Care Board", 2_967_127, 2_948_210, 0.994, 3_103_005, 0.950),
+    ("E92000001", "England", 52_304_182, 44_501_252, 0.851, 52_304_182, 0.851),
+]
+
+
+def _latest(pop: pd.DataFrame) -> pd.Series:
+    known = pop.dropna(subset=["CATCHMENT_POPULATION"]).sort_values("YEAR")
+    return known.groupby("TRUSTCD")["CATCHMENT_POPULATION"].last()
+
+
+@pytest.fixture(scope="module")
+def independent(data_dir):
+    """Per ICB: residents, retained, inflow; and the trusts' populations and homes — pandas only."""
+    shares = pd.read_csv(data_dir / "trust22_catchment_shares_ltla21.csv")
+    pop = pd.read_csv(data_dir / "trust_catchment_population_2011_2021.csv")
+    succ = pd.read_csv(data_dir / "trust_successors.csv", dtype=str)
+    latest = _latest(pop)
+    population = {}
+    for trust in shares["TRUST22CD"].unique():
+        if trust in latest.index:
+            population[trust] = latest[trust]
+            continue
+        todo, seen, total = list(succ.loc[succ["NEW_CODE"] == trust, "OLD_CODE"]), set(), 0.0
+        while todo:
+            code = todo.pop()
+            if code in seen:
+                continue
+            seen.add(code)
+            if code in latest.index:
+                total += latest[code]
+            else:
+                todo += list(succ.loc[succ["NEW_CODE"] == code, "OLD_CODE"])
+        if total:
+            population[trust] = total
+    flows = shares[shares["TRUST22CD"].isin(population)].copy()
+    flows["count"] = flows["SHARE"] * flows["TRUST22CD"].map(population)
+
+    lookup = pd.read_csv(data_dir / "lookup_lsoa11_sicbl22_icb22_lad22.csv", dtype=str)
+    lsoa_pop = pd.read_csv(data_dir / "population_lsoa11_mid2019.csv", dtype={"LSOA11CD": str})
+    lookup = lookup.merge(lsoa_pop[["LSOA11CD", "population"]], on="LSOA11CD")
+    split = lookup.groupby(["LAD22CD", "ICB22CD"])["population"].sum().reset_index()
+    split["w"] = split["population"] / split.groupby("LAD22CD")["population"].transform("sum")
+
+    points = pd.read_csv(data_dir / "trust22_points.csv")
+    points = gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(points["lon"], points["lat"]), crs="EPSG:4326")
+    lsoas = gpd.read_file(data_dir / "lsoa11_england.gpkg", columns=["LSOA11CD"])
+    lsoas["geometry"] = lsoas.geometry.make_valid()
+    hit = gpd.sjoin(points, lsoas, predicate="within", how="left").drop_duplicates("TRUST22CD")
+    home = hit.set_index("TRUST22CD")["LSOA11CD"].map(lookup.set_index("LSOA11CD")["ICB22CD"])
+
+    f = flows.merge(split[["LAD22CD", "ICB22CD", "w"]], left_on="LTLA21CD", right_on="LAD22CD")
+    f["count"] = f["count"] * f["w"]
+    f["home"] = f["TRUST22CD"].map(home)
+    residents = f.groupby("ICB22CD")["count"].sum()
+    retained = f[f["ICB22CD"] == f["home"]].groupby("ICB22CD")["count"].sum()
+    inflow = f.groupby("home")["count"].sum()
+    table = pd.DataFrame({"residents_flow": residents, "retained": retained, "inflow": inflow}).fillna(0.0)
+    table["containment_share"] = table["retained"] / table["residents_flow"]
+    table["destination_share"] = table["retained"] / table["inflow"]
+    table.loc["E92000001"] = [residents.sum(), retained.sum(), inflow.sum(), retained.sum() / residents.sum(),
+                              retained.sum() / inflow.sum()]
+    return {"table": table, "population": pd.Series(population), "home": home, "flows": flows, "split": split,
+            "shares": shares}
+
+
+@pytest.fixture(scope="module")
+def printed(independent):
+    """The CLI's containment table for trust22 in icb22 (CSV)."""
+    import contextlib
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["-q", "containment", "trust22", "--footprints", "icb22", "--format", "csv"]) == 0
+    return pd.read_csv(io.StringIO(out.getvalue())).set_index("code")
+
+
+def test_populations_follow_predecessors(independent):
+    pop = independent["population"]
+    assert len(pop) == 130  # 138 trusts, 8 without a catchment population of their own or through predecessors
+    assert pop["R0B"] == 84_623 + 343_429  # South Tyneside (RE9) + City Hospitals Sunderland (RLN)
+    assert pop["R0D"] == 289_086 + 263_930  # Poole (RD3) + Royal Bournemouth and Christchurch (RDZ)
+    assert pop["RNN"] == 258_341  # North Cumbria (RNL); RE7, RLF have none
+    assert set(independent["shares"]["TRUST22CD"]) - set(pop.index) == {
+        "RBQ", "RBS", "RCU", "REN", "REP", "RET", "RH5", "RP4"}
+
+
+def test_every_icb_row_matches_pandas(independent, printed):
+    want = independent["table"]
+    assert len(printed) == 43 and printed.index[-1] == "E92000001"
+    got = printed.loc[want.index]
+    for col in ("residents_flow", "retained", "inflow", "containment_share", "destination_share"):
+        assert np.allclose(got[col].to_numpy(dtype=float), want[col].to_numpy(dtype=float), rtol=1e-9), col
+
+
+@pytest.mark.parametrize("row", DOC_TABLE, ids=[r[0] for r in DOC_TABLE])
+def test_documented_table_row_by_row(independent, printed, row):
+    """Each number in docs/catchments.md's table, as printed, from the independent computation."""
+    code, name, residents, retained, share, inflow, dest_share = row
+    want = independent["table"].loc[code]
+    assert round(want["residents_flow"]) == residents and round(want["retained"]) == retained
+    assert round(want["inflow"]) == inflow
+    assert round(want["containment_share"], 3) == share and round(want["destination_share"], 3) == dest_share
+    assert printed.loc[code, "name"] == name
+
+
+def test_least_contained_and_overall_in_the_result(independent):
+    """The result object carries the overall and least-contained figures."""
+    from coterminosity.boundaries.containment import measure_containment
+    from coterminosity.geo import load_layer
+    from coterminosity.geo.trusts import load_trust_inputs
+
+    result = measure_containment(load_trust_inputs(), load_layer("icb22"))
+    want = independent["table"]
+    assert result.overall == pytest.approx(want.loc["E92000001", "containment_share"], rel=1e-12)
+    order = want.drop(index="E92000001").sort_values("containment_share").index[:3]
+    assert list(result.least_contained()["code"]) == list(order)
+    assert any("12 of 309 lad21 units lie in several icb22 footprints" in n for n in result.header())
+    assert any("RH5 in NHS Somerset Integrated Care Board" in n for n in result.header())
+
+
+def test_check_against_published_icb_shares(data_dir, independent):
+    """Trusts drawing only on councils whole in one ICB: derived shares equal OHID's by ICB to 1e-9;
+    through split councils they differ (James Paget through East Suffolk by about 24 points)."""
+    from coterminosity.boundaries.trust_check import check_shares
+    from coterminosity.geo import load_layer
+    from coterminosity.geo.trusts import load_trust_inputs, read_footprint_shares
+
+    published = read_footprint_shares(data_dir / "trust22_catchment_shares_icb22.csv")
+    check = check_shares(load_trust_inputs(), load_layer("icb22"), published)
+    t = check.table.set_index("trust")
+    # Independently: which trusts draw on a council split between ICBs?
+    split = independent["split"]
+    split_councils = set(split.loc[split["LAD22CD"].duplicated(keep=False), "LAD22CD"])
+    flows = independent["flows"]
+    touches = set(flows.loc[flows["LTLA21CD"].isin(split_councils), "TRUST22CD"])
+    whole = sorted(set(t.index) - touches)
+    assert len(whole) == 54 and t.loc[whole, "agrees"].all() and (t.loc[whole, "largest_difference"] <= 1e-9).all()
+    assert not t.loc[sorted(touches), "agrees"].any()
+    assert t.loc["RGP", "largest_difference"] == pytest.approx(0.242, abs=0.001)
+    assert t.loc["RGP", "split_councils"] == "East Suffolk"
+    # Independently: RGP's share in Norfolk and Waveney = Σ over its councils of SHARE × the council's
+    # population share in that ICB; OHID's own figure is 0.988.
+    rgp = flows[flows["TRUST22CD"] == "RGP"][["LTLA21CD", "SHARE"]]
+    w = split[split["ICB22CD"] == "E54000022"].set_index("LAD22CD")["w"]
+    derived = (rgp["SHARE"] * rgp["LTLA21CD"].map(w).fillna(0.0)).sum()
+    assert t.loc["RGP", "derived"] == pytest.approx(derived, abs=1e-12)
+    assert t.loc["RGP", "published"] == pytest.approx(0.988, abs=0.0005)
+    assert t.loc["RGP", "largest_difference"] == pytest.approx(0.988 - derived, abs=0.0005)
+
+
+def test_trust_catchment_layer_keeps_membership(tmp_path, data_dir, independent):
+    """`coterm catchments trust22 -o` writes 130 polygons with their LSOA membership; read back, each
+    trust's members are the LSOAs of the councils holding 80% of its catchment (pandas sort/cumsum)."""
+    out = tmp_path / "trusts.gpkg"
+    assert main(["-q", "catchments", "trust22", "-o", str(out)]) == 0
+    from coterminosity.geo import load_layer
+
+    layer = load_layer(str(out))
+    assert len(layer) == 130 and layer.small_areas == "lsoa11"
+    flows = independent["flows"].sort_values(["TRUST22CD", "count", "LTLA21CD"], ascending=[True, False, True])
+    before = flows.groupby("TRUST22CD")["SHARE"].cumsum() - flows["SHARE"]
+    chosen = flows[(before < 0.8 * (1 - 1e-12)).to_numpy()]
+    lookup = pd.read_csv(data_dir / "lookup_lsoa11_sicbl22_icb22_lad22.csv", dtype=str)[["LSOA11CD", "LAD22CD"]]
+    want = chosen.merge(lookup, left_on="LTLA21CD", right_on="LAD22CD")[["TRUST22CD", "LSOA11CD"]]
+    want = want.rename(columns={"TRUST22CD": "code", "LSOA11CD": "small_code"}).sort_values(["code", "small_code"])
+    got = layer.members[["code", "small_code"]].sort_values(["code", "small_code"])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    assert layer.frame.set_index("code").loc["RGP", "origins"] == chosen["TRUST22CD"].eq("RGP").sum()
