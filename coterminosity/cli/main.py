@@ -11,13 +11,20 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..errors import CotermError
 from .options import add_common
 
 EXIT_BAD_INPUT = 2
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like an interrupt, so temporary files are removed on the way out."""
 
 # Job → the command modules that do it, in the order --help lists them.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -113,12 +120,29 @@ def main(argv: list[str] | None = None) -> int:
     logger = logging.getLogger("coterminosity")
     saved = (logger.level, logger.propagate)
     handler = _configure_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    previous = _catch_sigterm()
     try:
         return _run(args)
     finally:  # -q holds for this call only (main() is also called from Python)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         logger.removeHandler(handler)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated` for this call (main thread only); the old handler, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, _terminated)
+    except (ValueError, OSError):
+        return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,6 +162,9 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"coterm {args.command}: interrupted; no output written", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"coterm {args.command}: terminated; no output written", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         return 0
     except Exception as err:  # a bug, not bad input: one line, traceback on request

@@ -11,12 +11,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
+import stat
+import time
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -451,3 +455,214 @@ def test_clean_coverage_matches_a_full_clean_and_leaves_good_polygons_alone():
     keys = list(cells)
     assert far and all(cleaned[keys.index(k)] is geoms[keys.index(k)] for k in far)
     assert note.startswith("cleaned the coverage: ")
+
+
+# ---------------------------------------------------------------- what is already at the output path
+
+
+def csv_rows(text: str) -> list[str]:
+    return pd.read_csv(pd.io.common.StringIO(text))["class"].tolist()
+
+
+def test_output_symlink_replaces_the_file_it_points_to(tmp_path, good, capsys):
+    real = tmp_path / "real.csv"
+    real.write_text("old report\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, _ = run(capsys, "overlay", good, good, "-o", link, "--format", "csv")
+    assert code == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert csv_rows(real.read_text()) == ["coterminous", "coterminous"]
+
+
+def test_output_layer_symlink_replaces_the_file_it_points_to(tmp_path, good, capsys):
+    real = tmp_path / "real.gpkg"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.gpkg"
+    link.symlink_to(real)
+    code, _, err = run(capsys, "build", good, "--column", "name", "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and sorted(read_layer(real).codes) == ["East", "West"]
+
+
+def test_output_fifo_with_a_reader_is_written_into_not_replaced(tmp_path, good, capsys):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader waiting (the report fits the pipe buffer)
+    try:
+        code, _, err = run(capsys, "overlay", good, good, "-o", fifo, "--format", "csv")
+        assert code == 0, err
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert csv_rows(received) == ["coterminous", "coterminous"]
+
+
+def test_output_fifo_without_a_reader_is_refused_not_replaced(tmp_path, good, capsys):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert_one_line_error(capsys, ["overlay", good, good, "-o", fifo, "--format", "csv"], fifo,
+                          "named pipe with no reader")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
+
+
+def test_output_symlink_to_a_fifo_writes_into_the_fifo(tmp_path, good, capsys):
+    # The shape of -o /dev/stdout: a link to something that is not a regular file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "stdout.geojson"
+    link.symlink_to(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        code, _, err = run(capsys, "build", good, "--column", "name", "-o", link)
+        assert code == 0, err
+        received = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert link.is_symlink() and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(f["properties"]["code"] for f in json.loads(received)["features"]) == ["East", "West"]
+
+
+def test_replaced_report_keeps_its_mode_and_owner(tmp_path, good, capsys):
+    target = tmp_path / "report.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o600)
+    if os.geteuid() == 0:
+        os.chown(target, 65534, 65534)
+    before = os.stat(target)
+    code, _, _ = run(capsys, "overlay", good, good, "-o", target, "--format", "csv")
+    assert code == 0
+    after = os.stat(target)
+    assert stat.S_IMODE(after.st_mode) == 0o600
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert csv_rows(target.read_text()) == ["coterminous", "coterminous"]
+
+
+def test_hard_linked_report_is_rewritten_in_place(tmp_path, good, capsys):
+    target = tmp_path / "report.csv"
+    target.write_text("old report, longer than the new one would ever be " * 50)
+    other = tmp_path / "other.csv"
+    os.link(target, other)
+    inode = os.stat(target).st_ino
+    code, _, _ = run(capsys, "overlay", good, good, "-o", target, "--format", "csv")
+    assert code == 0
+    assert os.stat(target).st_ino == inode and os.stat(target).st_nlink == 2
+    assert other.read_text() == target.read_text()
+    assert csv_rows(other.read_text()) == ["coterminous", "coterminous"]
+
+
+def test_new_report_gets_the_usual_mode(tmp_path, good, capsys):
+    target = tmp_path / "new.csv"
+    mask = os.umask(0o022)
+    try:
+        assert run(capsys, "overlay", good, good, "-o", target, "--format", "csv")[0] == 0
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- shapefiles: several files replaced together
+
+
+def shapefile_parts(folder: Path, stem: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name.startswith(stem + ".")}
+
+
+def test_shapefile_stale_spatial_indexes_are_removed(tmp_path, good, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "built.shp"
+    assert run(capsys, "build", good, "--column", "name", "-o", target)[0] == 0
+    for stale in ("built.qix", "built.sbn", "built.sbx"):
+        (out / stale).write_bytes(b"index of the old shapes")
+    (out / "other.qix").write_bytes(b"another layer's index")
+    one = geojson(tmp_path / "one.geojson", [feature("a", "A", poly(square(0, 0, 100)), group="G"),
+                                              feature("b", "B", poly(square(100, 0, 100)), group="G")])
+    assert run(capsys, "build", one, "--column", "group", "-o", target)[0] == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["built.cpg", "built.dbf", "built.prj", "built.shp", "built.shx", "other.qix"]
+    assert read_layer(target).codes.tolist() == ["G"]
+
+
+def test_shapefile_old_parts_are_restored_when_the_swap_fails(tmp_path, good, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "built.shp"
+    assert run(capsys, "build", good, "--column", "name", "-o", target)[0] == 0
+    (out / "built.qix").write_bytes(b"old index")
+    before = shapefile_parts(out, "built")
+    real_replace = os.replace
+    calls = {"new": 0}
+
+    def fail_on_second_new_part(src, dst):
+        if Path(src).name.startswith("layer.") and str(dst).startswith(str(out)):
+            calls["new"] += 1
+            if calls["new"] == 2:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr("coterminosity.geo.write.os.replace", fail_on_second_new_part)
+    one = geojson(tmp_path / "one.geojson", [feature("a", "A", poly(square(0, 0, 100)), group="G")])
+    assert_one_line_error(capsys, ["build", one, "--column", "group", "-o", target], target, "cannot write")
+    monkeypatch.undo()
+    assert shapefile_parts(out, "built") == before
+    assert leftovers(out) == []
+
+
+# ---------------------------------------------------------------- interrupted runs and long names
+
+
+def test_stale_temporary_files_of_a_killed_run_are_swept(tmp_path, good, capsys):
+    target = tmp_path / "report.csv"
+    old_file = tmp_path / ".report.csv.abcd1234.tmp"
+    old_dir = tmp_path / ".report.csv.wxyz_987.tmp"
+    fresh = tmp_path / ".report.csv.fresh123.tmp"  # another run writing right now: left alone
+    unrelated = tmp_path / ".report.csv.notes"
+    for p in (old_file, fresh, unrelated):
+        p.write_text("x")
+    old_dir.mkdir()
+    (old_dir / "layer.gpkg").write_text("x")
+    an_hour_ago = time.time() - 3600
+    for p in (old_file, old_dir, unrelated):
+        os.utime(p, (an_hour_ago, an_hour_ago))
+    code, _, _ = run(capsys, "overlay", good, good, "-o", target, "--format", "csv")
+    assert code == 0
+    assert leftovers(tmp_path) == [".report.csv.fresh123.tmp", ".report.csv.notes"]
+
+
+def test_sigterm_leaves_no_temporary_files(tmp_path, good, capsys, monkeypatch):
+    target = tmp_path / "built.gpkg"
+
+    def killed(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a file")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", killed)
+    code, out, err = run(capsys, "build", good, "--column", "name", "-o", target)
+    assert code == 143 and out == ""
+    assert err.strip() == "coterm build: terminated; no output written"
+    assert list(tmp_path.iterdir()) == [good]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back after the run
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg", ".shp"])
+def test_longest_legal_output_name_is_written(tmp_path, good, capsys, suffix):
+    target = tmp_path / ("n" * (250 - len(suffix)) + suffix)
+    argv = (["overlay", good, good, "-o", target, "--format", "csv"] if suffix == ".csv"
+            else ["build", good, "--column", "name", "-o", target])
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    assert target.is_file() and leftovers(tmp_path) == []
+
+
+def test_writer_error_is_one_short_line(tmp_path, good, capsys, monkeypatch):
+    def verbose_failure(self, path, *args, **kwargs):
+        raise pyogrio.errors.DataSourceError("sqlite3_exec(CREATE TABLE x (" + "col TEXT, " * 600 + ")) failed")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", verbose_failure)
+    target = tmp_path / "built.gpkg"
+    line = assert_one_line_error(capsys, ["build", good, "--column", "name", "-o", target], target, "cannot write")
+    assert len(line) < 400
