@@ -80,7 +80,9 @@ class Suggestion:
                f"{self.footprints} footprints that are unions of whole {self.councils} councils: "
                f"{b.whole_unions} of {b.footprints} → {a.whole_unions} of {a.footprints}"]
         if self.keep:
-            how = "kept whole" if o.get("soft") is None else f"soft: {o['soft']:,.0f} people per split"
+            soft = o.get("soft")
+            how = "kept whole" if soft is None else \
+                f"soft: each split counts as {soft:,.0f} {'person' if soft == 1 else 'people'} moved"
             out.append(f"{self.keep} units split between footprints: {b.subunits_split} → {a.subunits_split} ({how})")
         if len(self.table):
             share = self.people_moved / self.population_total if self.population_total else 0.0
@@ -103,7 +105,7 @@ class Suggestion:
         if a.emptied:
             out.append(f"footprints left with no LSOAs: {', '.join(a.emptied)}")
         flagged = int((self.table["contiguity"].astype(str) != "").sum()) if len(self.table) else 0
-        if o.get("contiguity_checked"):
+        if o.get("contiguity_checked") and len(self.table):
             rule = f"LSOAs within {o['gap']:,.0f} m count as touching"
             out.append(f"contiguity ({rule}): {plural(flagged, 'move')} {'leaves' if flagged == 1 else 'leave'} a "
                        "footprint in more pieces than before" if flagged

@@ -141,7 +141,7 @@ def test_keeping_a_sub_unit_whole_forces_the_larger_move():
     reported = suggest(KEEP_FP, KEEP_COUNCILS, KEEP_PEOPLE, keep_whole=KEEP_SUBS, soft=500)
     assert moves_of(reported) == [("K&F1", "F1", "F2", 2000.0)]
     assert reported.table["splits"].tolist() == ["ccg G1"] and reported.after.subunits_split == 1
-    assert "ccg units split between footprints: 0 → 1 (soft: 500 people per split)" in reported.lines()
+    assert "ccg units split between footprints: 0 → 1 (soft: each split counts as 500 people moved)" in reported.lines()
 
 
 def test_soft_penalty_above_the_difference_keeps_the_sub_unit_whole():
