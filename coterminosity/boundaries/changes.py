@@ -2,7 +2,9 @@
 
 Every old unit is paired with the new unit holding most of it (by people, else by small areas),
 and every new unit with the old unit it holds most of; two units that choose each other are a
-*continuation* (the same unit, perhaps grown, shrunk, recoded or renamed). Each unit is classed:
+*continuation* (the same unit, perhaps grown, shrunk, recoded or renamed). A unit whose largest
+part went to a new unit of the same code that no pair chose also continues as it (a small unit
+that gained a piece larger than itself); codes never match units otherwise. Each unit is classed:
 
 * ``unchanged`` / ``recoded`` / ``renamed`` – the very same small areas; recoded: a new code
   (perhaps a new name too); renamed: the same code under a new name;
@@ -325,6 +327,9 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
     identical = dict(zip(pairs.loc[same, "old_code"], pairs.loc[same, "new_code"]))
     for a, b in identical.items():  # the same small areas always continue each other
         successor[a], origin[b] = b, a
+    for a, b in succ.items():  # where no pair chose each other, a unit's code settles it (never alone)
+        if a == b and a not in successor and b not in origin:
+            successor[a], origin[b] = b, a
     absorbed = {a: succ[a] for a in succ.index if a not in successor and succ[a] in origin}  # merged into succ
     split_off = {b: pred[b] for b in pred.index if b not in origin}  # new units split off an old one
     old_names, new_names = old.names(), new.names()

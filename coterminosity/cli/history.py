@@ -33,6 +33,9 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--ccgs", metavar="LAYER", help="one CCG layer for every vintage (default: each vintage's own)")
     p.add_argument("--chart", metavar="FILE", help="also draw councils split and people outside over time "
                    "(FILE.svg or FILE.png)")
+    p.add_argument("--population", nargs="?", const="pop19", metavar="FILE",
+                   help="population (default: the catalogue mid-2019 LSOA populations): population points with a "
+                        "count column, or a table of LSOA code → count")
     add_threshold(p)
     add_data(p)
     add_output(p)

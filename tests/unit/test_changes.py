@@ -171,3 +171,17 @@ def test_geometry_fallback_when_no_shared_small_areas():
     assert result.pieces_frame().geometry.iloc[0].area == pytest.approx(10_000)
     with pytest.raises(CotermError, match="same small areas"):
         result.scenario()
+
+
+def test_small_unit_gaining_a_larger_piece_grows_under_its_code_else_merges():
+    old = toy_layer("o", {"A": [1, 2], "H": [5, 6, 7]})  # A 3,000 people; H 18,000
+    # A takes s5 (5,000 people, more than A itself): no pair chooses A's new unit both ways.
+    same_code = changes(old, toy_layer("n", {"A": [1, 2, 5], "H": [6, 7]}), POP)
+    assert dict(zip(same_code.table["old_code"], same_code.table["class"])) == {"A": "grew", "H": "shrank"}
+    assert same_code.pieces[["from_code", "to_code", "people"]].values.tolist() == [["H", "A", 5_000.0]]
+    # Under a new code nothing ties A to it: A merged with the part of H split off into A2.
+    new_code = changes(old, toy_layer("n", {"A2": [1, 2, 5], "H": [6, 7]}), POP)
+    assert set(zip(new_code.table["old_code"], new_code.table["new_code"], new_code.table["class"])) == {
+        ("A", "A2", "merged"), ("H", "H", "split"), ("H", "A2", "split")}
+    assert new_code.pieces.empty
+    assert "merged: Unit A (A) and part of Unit H (H) → Unit A2 (A2), 8,000 people" in new_code.lines()
