@@ -145,16 +145,52 @@ def _catch_sigterm():
         return None
 
 
+# Options that name files a command writes; every other string option or positional may be an input.
+OUTPUT_OPTIONS = ("output", "output_layer", "save", "layer_out", "report_unmatched", "chart")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _written_files(path: str) -> list[str]:
+    """The files writing ``path`` replaces (a Shapefile is several)."""
+    root, suffix = os.path.splitext(path)
+    return [root + part for part in SHAPEFILE_PARTS] if suffix.lower() == ".shp" else [path]
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before any work: every output path writable, none the same file as an input or another output."""
+    from ..geo.write import check_output_path
+
+    outputs = [(option, getattr(args, option)) for option in OUTPUT_OPTIONS if getattr(args, option, None)]
+    for _, path in outputs:
+        check_output_path(path)
+    inputs = [(key, value) for key, given in vars(args).items() if key not in OUTPUT_OPTIONS
+              for value in (given if isinstance(given, (list, tuple)) else [given])
+              if isinstance(value, str) and value and os.path.exists(value)]
+    seen: dict[str, str] = {}
+    for option, path in outputs:
+        for written in _written_files(path):
+            real = os.path.realpath(written)
+            if real in seen:
+                raise CotermError(f"{path}: given twice as an output ({seen[real]} and {option}); choose two paths")
+            seen[real] = option
+            if not os.path.exists(written):
+                continue
+            for key, value in inputs:
+                try:
+                    same = os.path.samefile(written, value)
+                except OSError:
+                    same = False
+                if same:
+                    raise CotermError(f"{path}: is also an input ({key} {value}); writing it would destroy the "
+                                      "input; choose another output path")
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the chosen command; bad input becomes one line on stderr and exit 2."""
     from ..report import printable
 
     try:
-        for option in ("output", "output_layer", "save", "layer_out"):  # refuse a bad path before any work
-            if getattr(args, option, None):
-                from ..geo.write import check_output_path
-
-                check_output_path(getattr(args, option))
+        _check_outputs(args)
         return args.func(args) or 0
     except CotermError as err:
         print(printable(f"coterm {args.command}: error: {err}"), file=sys.stderr)

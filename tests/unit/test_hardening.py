@@ -666,3 +666,50 @@ def test_writer_error_is_one_short_line(tmp_path, good, capsys, monkeypatch):
     target = tmp_path / "built.gpkg"
     line = assert_one_line_error(capsys, ["build", good, "--column", "name", "-o", target], target, "cannot write")
     assert len(line) < 400
+
+
+# ---------------------------------------------------------------- an output that is also an input
+
+
+def test_output_equal_to_an_input_is_refused_before_any_work(tmp_path, good, capsys):
+    a = geojson(tmp_path / "a.geojson", [feature("a", "A", poly(square(0, 0, 200)))])
+    before = a.read_bytes()
+    assert_one_line_error(capsys, ["overlay", a, good, "-o", a], a, "is also an input (footprints", "choose another")
+    link = tmp_path / "alias.geojson"
+    link.symlink_to(a)  # the same file under another name
+    assert_one_line_error(capsys, ["overlay", good, a, "-o", link], link, "is also an input (b")
+    assert a.read_bytes() == before
+
+
+def test_build_output_equal_to_its_fine_layer_is_refused(tmp_path, good, capsys):
+    fine = tmp_path / "fine.gpkg"
+    assert run(capsys, "build", good, "--column", "name", "-o", fine)[0] == 0
+    before = fine.read_bytes()
+    assert_one_line_error(capsys, ["build", fine, "--column", "name", "-o", fine], fine, "is also an input (fine")
+    assert fine.read_bytes() == before
+
+
+def test_table_output_equal_to_a_flow_table_is_refused(tmp_path, capsys):
+    flows = tmp_path / "flows.csv"
+    flows.write_text("LSOA_CODE,PRACTICE_CODE,NUMBER_OF_PATIENTS\nE01000001,P1,10\n")
+    before = flows.read_bytes()
+    assert_one_line_error(capsys, ["catchments", flows, "-o", flows], flows, "is also an input (flows")
+    assert flows.read_bytes() == before
+
+
+def test_shapefile_output_over_an_input_part_is_refused(tmp_path, good, capsys):
+    shp = tmp_path / "fine.shp"
+    assert run(capsys, "build", good, "--column", "name", "-o", shp)[0] == 0
+    dbf = tmp_path / "fine.dbf"
+    before = dbf.read_bytes()
+    lookup = tmp_path / "fine.prj"  # any input that is one of the parts writing fine.shp replaces
+    assert_one_line_error(capsys, ["build", good, "--lookup", lookup, "--from-col", "code", "--to-col", "name",
+                                   "-o", shp], shp, "is also an input (lookup")
+    assert_one_line_error(capsys, ["build", shp, "--column", "name", "-o", shp], shp, "is also an input (fine")
+    assert dbf.read_bytes() == before
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
+    target = tmp_path / "same.json"
+    assert_one_line_error(capsys, ["scenario", "stp17", "--move", "E06000001=E54000001", "-o", target,
+                                   "--save", target], target, "given twice as an output")
