@@ -13,10 +13,8 @@ footprint :class:`Layer`.
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ..errors import CotermError
 from ..geo.build import Membership, build_layer

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -99,9 +98,3 @@ def check_shares(inputs: FlowInputs, footprints: Layer, published: pd.DataFrame,
     both = both.drop(columns="abs").sort_values(["trust", "footprint"]).reset_index(drop=True)
     return ShareCheck(table, both, footprints.label, source)
 
-
-def whole_and_split(check: ShareCheck) -> tuple[int, int, float]:
-    """(trusts on whole councils that agree, trusts on split councils that differ, largest difference)."""
-    t = check.table
-    return (int((t["agrees"] & (t["split_share"] == 0)).sum()), int((~t["agrees"] & (t["split_share"] > 0)).sum()),
-            float(np.nanmax(t["largest_difference"])))

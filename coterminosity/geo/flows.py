@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .layer import Layer
 from .crs import to_bng
 from .io import atomic_write
+from .layer import Layer
 from .read import read_frame, read_table, row_numbers
 
 # NHS Digital "Patients Registered at a GP Practice", LSOA file (gp-reg-pat-prac-lsoa-all.csv).

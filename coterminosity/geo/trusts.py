@@ -11,7 +11,6 @@ specialist trusts (children's, cancer, heart, women's) have no catchment populat
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CotermError, InputError
-from .flows import (MAX_NAMED, UNMATCHED_COLUMNS, FlowInputs, Flows, _column, check_destinations, check_origins,
-                    read_locations)
+from .flows import (
+    MAX_NAMED,
+    UNMATCHED_COLUMNS,
+    FlowInputs,
+    Flows,
+    _column,
+    check_destinations,
+    check_origins,
+    read_locations,
+)
 from .layer import Layer
 from .read import read_table, row_numbers
 
@@ -275,7 +282,7 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
     trusts = sorted(table["trust"].unique())
     resolved = resolve_populations(trusts, pops, succ)
     upper = pops.set_index("trust")["name"].map(_readable)
-    resolved["name"] = resolved["trust"].map(names or {}).fillna(resolved["trust"].map(upper)).fillna(resolved["trust"])
+    resolved["name"] = [(names or {}).get(t) or upper.get(t) or t for t in resolved["trust"]]
     resolved["councils"] = resolved["trust"].map(table.groupby("trust").size()).astype(int)
     lost = resolved[resolved["population"].isna()].copy()
     lost["reason"] = np.where(lost["name"].map(_is_specialist), "specialist trust: no catchment population by design",
@@ -323,11 +330,13 @@ def trust_names(points: gpd.GeoDataFrame) -> dict[str, str]:
 
 def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | None = None,
                       catchment_population: str | Path | None = None, successors: str | Path | None = None,
-                      councils: str = COUNCILS, data_dir=None, report: bool = False) -> FlowInputs:
+                      councils: str | Layer = COUNCILS, population: pd.Series | None = None, data_dir=None,
+                      report: bool = False) -> FlowInputs:
     """The trust catchment flows ready for containment and catchments: council origins (``lad21``,
     a union of LSOAs), flows checked against its codes, trust points, and the mid-2019 LSOA
     population that apportions councils lying in several footprints.
 
+    ``councils`` is a layer name or a Layer; ``population`` (per small area) replaces the catalogue's.
     Unknown council codes and trusts with no point raise a one-line error naming rows, or with
     ``report`` are set aside into ``flows.unmatched``.
     """
@@ -337,13 +346,12 @@ def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | 
     locations, notes = read_trust_points(points, data_dir=data_dir)
     trusts = trust_flows(shares, catchment_population=catchment_population, successors=successors,
                          data_dir=data_dir, report=report, names=trust_names(locations))
-    small = load_layer(councils, data_dir=data_dir)
+    small = councils if isinstance(councils, Layer) else load_layer(councils, data_dir=data_dir)
     flows = check_origins(trusts.flows, small.codes, small.label, report)
     flows.notes.extend(notes)
     where = str(points) if points else POINTS
     flows = check_destinations(flows, locations["code"], where, report)
-    population = None
-    if small.small_areas == "lsoa11":
+    if population is None and small.small_areas == "lsoa11":
         population = catalogue_population(data_dir).by_code()
     return FlowInputs(small, flows, locations, population, what="trusts", left_out=trusts.left_out)
 

@@ -24,8 +24,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from coterminosity.boundaries.catchments import (OUTSIDE, catchment_layer, catchment_selection, containment,
-                                                 destination_homes, origin_footprints, proportional_population)
+from coterminosity.boundaries.catchments import (
+    OUTSIDE,
+    catchment_layer,
+    catchment_selection,
+    containment,
+    destination_homes,
+    origin_footprints,
+    proportional_population,
+)
 from coterminosity.cli import main
 from coterminosity.errors import CotermError
 from coterminosity.geo.build import build_layer, membership_from_table
