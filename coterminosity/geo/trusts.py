@@ -176,10 +176,26 @@ def read_catchment_population(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: CATCHMENT_POPULATION must be blank or a number ≥ 0 "
                          f"({_named(frame['row'].to_numpy()[bad], word)}); fix those rows")
     frame["population"] = pop.to_numpy()
-    names = frame.sort_values("year").drop_duplicates("trust", keep="last").set_index("trust")["name"]
+    postcode = _column(table, "POSTCODE")
+    frame["postcode"] = table[postcode].astype(str).str.strip().to_numpy() if postcode else ""
+    last = frame.sort_values("year").drop_duplicates("trust", keep="last").set_index("trust")
     known = frame.dropna(subset=["population"]).sort_values(["trust", "year"]).drop_duplicates("trust", keep="last")
-    out = pd.DataFrame({"trust": names.index, "name": names.to_numpy()})
+    out = pd.DataFrame({"trust": last.index, "name": last["name"].to_numpy(), "postcode": last["postcode"].to_numpy()})
     return out.merge(known[["trust", "population", "year"]], on="trust", how="left")
+
+
+def _same_postcode_hint(trust: str, pops: pd.DataFrame, successor_file: str) -> str:
+    """For a trust left out: other trusts at its postcode that had a catchment population (an
+    unlisted merger, e.g. Somerset RH5 and Taunton and Somerset RBA), as a hint; else ''."""
+    row = pops[pops["trust"] == trust]
+    if row.empty or not row["postcode"].iloc[0] or row["postcode"].iloc[0] in ("nan", "None"):
+        return ""
+    same = pops[(pops["postcode"] == row["postcode"].iloc[0]) & (pops["trust"] != trust) & pops["population"].notna()]
+    if same.empty:
+        return ""
+    listed = ", ".join(f"{r.trust} {_readable(r.name)} {r.population:,.0f} ({int(r.year)})" for r in same.itertuples())
+    return (f"; {listed} at the same postcode {row['postcode'].iloc[0]} had one: a merger {successor_file} does not "
+            "list? Add the row to a copy and pass it with --successors")
 
 
 def resolve_populations(trusts: list[str], table: pd.DataFrame, successors: pd.DataFrame) -> pd.DataFrame:
@@ -285,8 +301,10 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
     resolved["name"] = [(names or {}).get(t) or upper.get(t) or t for t in resolved["trust"]]
     resolved["councils"] = resolved["trust"].map(table.groupby("trust").size()).astype(int)
     lost = resolved[resolved["population"].isna()].copy()
-    lost["reason"] = np.where(lost["name"].map(_is_specialist), "specialist trust: no catchment population by design",
-                              "no catchment population and no predecessor with one")
+    lost["reason"] = [
+        "specialist trust: no catchment population by design" if _is_specialist(r.name)
+        else f"no catchment population and no predecessor with one{_same_postcode_hint(r.trust, pops, succ_path.name)}"
+        for r in lost.itertuples()]
     if len(lost):
         kept_rows = int(table["trust"].isin(set(resolved.dropna(subset=["population"])["trust"])).sum())
         lost_rows = len(table) - kept_rows

@@ -200,3 +200,28 @@ def test_trust_catchment_layer_keeps_membership(tmp_path, data_dir, independent)
     got = layer.members[["code", "small_code"]].sort_values(["code", "small_code"])
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
     assert layer.frame.set_index("code").loc["RGP", "origins"] == chosen["TRUST22CD"].eq("RGP").sum()
+
+
+def test_unlisted_merger_is_hinted_and_can_be_added(data_dir, tmp_path):
+    """Somerset (RH5) took over Taunton and Somerset (RBA, same postcode) in 2020, but the successor
+    table does not list it: the note says so; a copy with the row gives RH5 RBA's population."""
+    from coterminosity.geo.trusts import trust_flows
+
+    plain = trust_flows()
+    reason = plain.left_out.set_index("trust").loc["RH5", "reason"]
+    assert "RBA Taunton and Somerset NHS Foundation Trust 314,127 (2021) at the same postcode TA1 5DA" in reason
+    succ = tmp_path / "successors.csv"
+    succ.write_text((data_dir / "trust_successors.csv").read_text() + "RBA,RH5,2020-04-01\n")
+    fixed = trust_flows(successors=succ)
+    assert fixed.populations.set_index("trust").loc["RH5", "population"] == 314_127
+    assert len(fixed.left_out) == 7
+
+
+def test_cli_bad_share_file_is_one_line(data_dir, tmp_path, capsys):
+    shares = pd.read_csv(data_dir / "trust22_catchment_shares_ltla21.csv")
+    shares.loc[3, "SHARE"] = -shares.loc[3, "SHARE"]
+    path = tmp_path / "shares.csv"
+    shares.to_csv(path, index=False)
+    assert main(["containment", str(path), "--footprints", "icb22"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 5" in err and "must be a share ≥ 0" in err
