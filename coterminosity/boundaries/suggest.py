@@ -258,6 +258,7 @@ def suggest(footprints: Layer, councils: Layer, population: Population | pd.Seri
     after = after.assign(code=after["target"])
     before_totals = totals(table.assign(code=table["home"]), f_index, keep_whole is not None)
     after_totals = totals(after, f_index, keep_whole is not None)
+    after_totals.emptied = [f"{footprints.names().get(c, c)} ({c})" for c in after_totals.emptied]
     options = {"band": band, "max_moves": max_moves, "max_people": max_people, "soft": soft, "budget": budget,
                "fixed": [f"{councils.names()[c]} ({c})" for c in fixed_codes],
                "contiguity_checked": small_areas is not None, "gap": gap}

@@ -220,7 +220,8 @@ def test_no_budget_makes_every_council_whole():
                                 ("Y&F5", "F5", "F4", 1000.0), ("Z&F5", "F5", "F6", 2000.0)]
     assert result.table["with_moves"].tolist() == ["2", "1", "", ""]
     assert result.table["whole_per_100k"].tolist() == pytest.approx([500.0, 500.0, 100.0, 50.0])
-    assert result.after.emptied == ["F5"]
+    assert result.after.emptied == ["fp F5 (F5)"]
+    assert "footprints left with no LSOAs: fp F5 (F5)" in result.lines()
 
 
 def test_two_moves_make_two_councils_whole_not_the_cheapest_one():
