@@ -98,9 +98,18 @@ def test_the_four_moves_of_2022_are_among_the_suggested(ons21, layers):
     assert nhs_moves <= moved(free)
     four = suggest(layers["stp21"], layers["upper21"], layers["population"], max_moves=4)
     assert nhs_moves & moved(four) == {("E06000061", "E54000021", "E54000020", 17_059)}
-    # After the 2022 ICBs: 10 councils split, 1,368,416 people outside their main footprint.
+    # After the 2022 ICBs: 10 councils split, 1,368,416 people outside their main footprint, and
+    # 26 ICBs touch no split council; the command measuring icb22 with no moves says the same.
     after_2022 = minor_pieces(ons21, "ICB22CD")
     assert (after_2022["UTLA21CD"].nunique(), after_2022["sum"].sum()) == (10, 1_368_416)
+    touched = ons21[["ICB22CD", "UTLA21CD"]].drop_duplicates()
+    unions = 42 - touched.loc[touched["UTLA21CD"].isin(after_2022["UTLA21CD"]), "ICB22CD"].nunique()
+    from coterminosity.geo import load_layer
+
+    measured = suggest(load_layer("icb22"), layers["upper21"], layers["population"], max_moves=0)
+    assert measured.table.empty and unions == 26
+    assert (measured.before.councils_split, measured.before.outside_main, measured.before.whole_unions) == (
+        10, 1_368_416, unions)
 
 
 def test_a_budget_of_four_moves_takes_the_four_cheapest_two_way_splits(ons21, layers):
@@ -122,6 +131,13 @@ def test_keeping_ccgs_whole_too(ons21, layers):
     changed = changed[changed["code"] != changed["STP21CD"]]
     assert changed["population"].sum() == result.people_moved == 11_028_235
     assert len(result.after.emptied) == 42 - members["code"].nunique() == 8
+    # Splits priced at one person: the same sixteen moves as with no constraint, splitting ten CCGs.
+    priced = suggest(layers["stp21"], layers["upper21"], layers["population"], keep_whole=layers["ccg21"], soft=1)
+    assert moved(priced) == moved(suggest(layers["stp21"], layers["upper21"], layers["population"]))
+    members, _ = resolve_moves(layers["stp21"], priced.scenario(), [layers["upper21"], layers["ccg21"], layers["stp21"]])
+    assert priced.after.subunits_split == len(split_after(ons21, members, "CCG21CD")) == 10
+    splits = dict(zip(priced.table["council"], priced.table["splits"]))
+    assert splits["E10000024"] == "" and splits["E10000007"] == "NHS Tameside and Glossop CCG"
     # Within four moves, Bassetlaw is the one 2022 move that splits no CCG.
     four = suggest(layers["stp21"], layers["upper21"], layers["population"], keep_whole=layers["ccg21"],
                    max_moves=4)
