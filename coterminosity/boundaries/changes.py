@@ -30,11 +30,12 @@ import pandas as pd
 
 from ..errors import CotermError
 from ..geo.layer import BNG, Layer, Population
+from .result import plural
 
 Kind = Literal["unchanged", "recoded", "renamed", "merged", "split", "grew", "shrank", "new", "gone"]
 KINDS: tuple[str, ...] = ("unchanged", "recoded", "renamed", "merged", "split", "grew", "shrank", "new", "gone")
 GEOMETRY_SAME = 0.995  # geometry fallback: two units sharing this share of each other's area are the same
-LIST_LIMIT = 30  # how many pieces, recodes and renames the lines name one by one
+LIST_LIMIT = 12  # how many pieces, recodes and renames the lines name one by one
 
 TABLE_COLUMNS = ["class", "old_code", "old_name", "new_code", "new_name", "lsoas_old", "lsoas_new", "people_old",
                  "people_new", "people_gained", "people_lost", "area_km2_old", "area_km2_new", "detail"]
@@ -115,9 +116,9 @@ class Changes:
         total = self.population.total if self.population is not None else 0
         share = f" ({self.people_moved / total:.2%} of {total:,.0f})" if total else ""
         area = self.pieces["area_km2"].sum()
-        what = f"{self.lsoas_moved:,} LSOAs, " if self.method == "membership" else ""
+        what = f"{plural(self.lsoas_moved, 'LSOA')}, " if self.method == "membership" else ""
         return (f"{self.old.label} → {self.new.label}: {len(self.old)} units → {len(self.new)}; {counts}; "
-                f"{len(self.pieces)} pieces moved between footprints: {what}{moved}{share}, {area:,.1f} km²")
+                f"{plural(len(self.pieces), 'piece')} moved between units: {what}{moved}{share}, {area:,.1f} km²")
 
     def lines(self) -> list[str]:
         """The summary line, mergers, splits, recodes, renames, moved pieces, new and gone units."""
@@ -141,7 +142,7 @@ class Changes:
                 out.append(f"{kind} ({len(rows)}, the same small areas): " + "; ".join(items) + more)
         for r in self.pieces.head(LIST_LIMIT).itertuples():
             who = f"{r.people:,.0f} people, " if self.population is not None else ""
-            lsoas = f"{r.lsoas:,} LSOAs, " if self.method == "membership" else ""
+            lsoas = f"{plural(r.lsoas, 'LSOA')}, " if self.method == "membership" else ""
             out.append(f"moved: {r.from_name} ({r.from_code}) → {r.to_name} ({r.to_code}): {lsoas}{who}"
                        f"{r.area_km2:,.1f} km² ({r.share_of_from:.1%} of {r.from_code})")
         if len(self.pieces) > LIST_LIMIT:

@@ -32,17 +32,19 @@ from ..geo.layer import Layer, Population
 from .changes import Changes, changes
 from .metrics import DEFAULT_THRESHOLD, classify, largest_pieces, layer_score
 from .overlay import overlay
+from .result import plural
 
 # Each footprint vintage with the councils and the CCGs (sub-ICB locations from 2022) of its year.
 # No upper-tier lookup is published after 2021, and the councils did not change in 2022: 2021 serves.
-DEFAULT_VINTAGES: tuple[tuple[str, str, str], ...] = (
+# The 2024 sub-ICB locations are not a union of whole 2011 LSOAs (two are divided): none for icb24.
+DEFAULT_VINTAGES: tuple[tuple[str, str, str | None], ...] = (
     ("stp17", "upper17", "ccg17"),
     ("stp18", "upper18", "ccg18"),
     ("stp19", "upper19", "ccg19"),
     ("stp20", "upper20", "ccg20"),
     ("stp21", "upper21", "ccg21"),
     ("icb22", "upper21", "sicbl22"),
-    ("icb24", "upper21", "sicbl24"),
+    ("icb24", "upper21", None),
 )
 
 COLUMNS = ["vintage", "units", "councils", "council_units", "councils_spanning", "councils_split", "people_outside",
@@ -98,7 +100,7 @@ class History:
             for code, news in change.splits():
                 out.append(f"  split: {old_names[code]} ({code}) → {'; '.join(f'{new_names[c]} ({c})' for c in news)}")
             for r in change.pieces.itertuples():
-                out.append(f"  moved: {r.lsoas:,} LSOAs, {r.people:,.0f} people from {r.from_name} ({r.from_code}) "
+                out.append(f"  moved: {plural(r.lsoas, 'LSOA')}, {r.people:,.0f} people from {r.from_name} ({r.from_code}) "
                            f"to {r.to_name} ({r.to_code})")
         return out
 

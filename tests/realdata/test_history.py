@@ -12,7 +12,7 @@ pytestmark = pytest.mark.realdata
 T = 0.98  # the default threshold
 VINTAGES = [("stp17", "upper17", "ccg17"), ("stp18", "upper18", "ccg18"), ("stp19", "upper19", "ccg19"),
             ("stp20", "upper20", "ccg20"), ("stp21", "upper21", "ccg21"), ("icb22", "upper21", "sicbl22"),
-            ("icb24", "upper21", "sicbl24")]
+            ("icb24", "upper21", None)]  # sicbl24 is not a union of whole 2011 LSOAs
 
 
 # ---------------------------------------------------------------- the independent answer
@@ -37,17 +37,12 @@ def raw(data_dir) -> pd.DataFrame:
         t[f"upper{yy}"] = np.where(county.fillna("").str.startswith("E10"), county, t[f"LAD{yy}CD"])
     lk = read("lookup_lsoa11_sicbl22_icb22_lad22.csv", ["LSOA11CD", "SICBL22CD", "ICB22CD"])
     t = t.merge(lk.rename(columns={"SICBL22CD": "sicbl22", "ICB22CD": "icb22"}), on="LSOA11CD")
-    # 2024: on 2021 LSOAs; every 2011 LSOA lies in one ICB. Two 2011 LSOAs are divided between two
-    # sub-ICB locations: each goes to the one holding most of its Census 2021 residents.
+    # 2024: on 2021 LSOAs; every 2011 LSOA lies in one 2024 ICB through the 2011 → 2021 lookup.
     step = read("lookup_lsoa11_lsoa21_lad22.csv", ["LSOA11CD", "LSOA21CD"])
-    l24 = read("lookup_lsoa21_sicbl24_icb24.csv", ["LSOA21CD", "SICBL24CD", "ICB24CD"])
-    census = read("population_lsoa21_census2021.csv", ["LSOA21CD", "usual_residents"])
-    j = step.merge(l24, on="LSOA21CD").merge(census, on="LSOA21CD")
-    j["usual_residents"] = j["usual_residents"].astype(float)
-    by = j.groupby(["LSOA11CD", "ICB24CD", "SICBL24CD"])["usual_residents"].sum().reset_index()
-    by = by.sort_values(["LSOA11CD", "usual_residents"], ascending=[True, False]).drop_duplicates("LSOA11CD")
-    t = t.merge(by[["LSOA11CD", "ICB24CD", "SICBL24CD"]].rename(columns={"ICB24CD": "icb24", "SICBL24CD": "sicbl24"}),
-                on="LSOA11CD")
+    l24 = read("lookup_lsoa21_sicbl24_icb24.csv", ["LSOA21CD", "ICB24CD"])
+    icb24 = step.merge(l24, on="LSOA21CD").drop_duplicates(["LSOA11CD", "ICB24CD"])
+    assert icb24["LSOA11CD"].is_unique
+    t = t.merge(icb24[["LSOA11CD", "ICB24CD"]].rename(columns={"ICB24CD": "icb24"}), on="LSOA11CD")
     assert len(t) == 32_844
     return t
 
@@ -108,16 +103,8 @@ def independent_moves(t: pd.DataFrame, old: str, new: str) -> pd.DataFrame:
 def layers(data_dir):
     from coterminosity.geo import load_layer
 
-    from coterminosity.errors import CotermError
-
-    out = {}
-    for name in sorted({n for v in VINTAGES for n in v}):
-        try:
-            out[name] = load_layer(name)
-        except CotermError:  # sicbl24: two 2011 LSOAs lie in two 2024 sub-ICB locations
-            assert name == "sicbl24"
-            out[name] = None
-    return out
+    names = sorted({n for v in VINTAGES for n in v if n})
+    return {**{n: load_layer(n) for n in names}, None: None}
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +119,14 @@ def result(layers, population):
     from coterminosity.boundaries.history import history
 
     return history([(layers[f], layers[c]) for f, c, _ in VINTAGES], population,
-                   ccgs=[layers[g] for _, _, g in VINTAGES])  # sicbl24 may be None: no CCG columns for icb24
+                   ccgs=[layers[g] for _, _, g in VINTAGES])
 
 
 def test_every_history_figure_row_by_row(result, raw):
     table = result.table.set_index("vintage")
     previous = None
     for fp, council, ccg in VINTAGES:
-        expected = independent_row(raw, fp, council, ccg if result.table.set_index("vintage").loc[fp, "ccgs"] else None)
+        expected = independent_row(raw, fp, council, ccg)
         got = table.loc[fp]
         for key, value in expected.items():
             if key == "vintage":

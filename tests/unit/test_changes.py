@@ -110,11 +110,11 @@ def test_lines_name_units_before_after_and_people_moved():
     lines = result.lines()
     total = sum(PEOPLE.values())
     assert lines[0] == (f"old → new: 9 units → 9; 1 unchanged, 1 recoded, 1 renamed, 2 merged, 2 split, 1 grew, "
-                        f"1 shrank, 1 new, 1 gone; 1 pieces moved between footprints: 1 LSOAs, 15,000 people "
+                        f"1 shrank, 1 new, 1 gone; 1 piece moved between units: 1 LSOA, 15,000 people "
                         f"({15_000 / total:.2%} of {total:,.0f}), 0.0 km²")
     assert "merged: Unit D (D) and Unit E (E) → Unit M (M), 24,000 people" in lines
     assert "split: Unit F (F) → Unit F1 (F1) and Unit F2 (F2)" in lines
-    assert "moved: Unit H (H) → Unit G (G): 1 LSOAs, 15,000 people, 0.0 km² (31.2% of H)" in lines
+    assert "moved: Unit H (H) → Unit G (G): 1 LSOA, 15,000 people, 0.0 km² (31.2% of H)" in lines
     assert "gone (1, no small area in the other vintage): Unit K (K)" in lines
     assert "new (1, no small area in the other vintage): Unit Z (Z)" in lines
     assert "membership" in result.header()[1]

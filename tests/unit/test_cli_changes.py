@@ -61,7 +61,7 @@ def test_changes_table_says_geometry_and_summary(world, capsys):
     assert main(["-q", "changes", old, new, "--population", pop]) == 0
     out = capsys.readouterr().out
     assert "method: geometry (old and new are not built from the same small areas" in out
-    assert ("old → new: 3 units → 3; 1 recoded, 1 grew, 1 shrank; 1 pieces moved between footprints: "
+    assert ("old → new: 3 units → 3; 1 recoded, 1 grew, 1 shrank; 1 piece moved between units: "
             "5,000 people (17.86% of 28,000), 0.0 km²") in out
 
 

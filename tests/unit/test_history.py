@@ -62,7 +62,7 @@ def test_history_lines_define_people_outside_and_name_moves():
     assert lines[0] == ("fp1 → fp2: footprints 2 → 2; councils split 1 → 0; people outside their council's main "
                         "footprint 10,000 → 0 (4.44% → 0.00%); footprints that are unions of whole councils 0 → 2 "
                         "(0.0% → 100.0% of the people)")
-    assert "  moved: 1 LSOAs, 10,000 people from Unit F1 (F1) to Unit F2 (F2)" in lines
+    assert "  moved: 1 LSOA, 10,000 people from Unit F1 (F1) to Unit F2 (F2)" in lines
     assert result.table["ccgs"].tolist() == ["", ""]
 
 
