@@ -299,7 +299,9 @@ def _moves(pieces: pd.DataFrame, footprints: Layer, councils: Layer, keep: Layer
             "from_name": f_names.get(home, home), "to": to, "to_name": f_names.get(to, to),
             "lsoas": int(group["lsoas"].sum()), "people": float(group["people"].sum()),
             "makes_whole": c_names.get(council, council) if whole else "",
-            "whole_per_100k": 1e5 / council_people[council] if whole and council_people[council] > 0 else 0.0,
+            # a council made whole by moving nobody (LSOAs without people) ranks first, shown blank
+            "whole_per_100k": (1e5 / council_people[council] if council_people[council] > 0 else np.nan)
+            if whole else 0.0,
             "splits": "; ".join(s_names.get(s, s) for s in sorted(set(group["sub"]) & broken)),
             "contiguity": "", "unit": "; ".join(str(m.unit) for m in _unit_moves(group, pieces, to)),
         })
@@ -307,8 +309,8 @@ def _moves(pieces: pd.DataFrame, footprints: Layer, councils: Layer, keep: Layer
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("rank", "with_moves")])
     if not len(frame):
         return pd.DataFrame(columns=COLUMNS), []
-    order = frame.sort_values(["whole_per_100k", "people", "council", "from", "to"],
-                              ascending=[False, True, True, True, True]).index
+    order = (frame.assign(_key=frame["whole_per_100k"].fillna(np.inf))
+             .sort_values(["_key", "people", "council", "from", "to"], ascending=[False, True, True, True, True]).index)
     frame, moves = frame.loc[order].reset_index(drop=True), [moves[i] for i in order]
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     ranks = frame.groupby("council")["rank"].agg(list)

@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from ..errors import CotermError
+
 Keep = Literal["none", "hard", "soft"]
 Objective = Literal["people", "whole", "none"]
 FAMILIES = ("whole", "keep", "band", "moves", "people", "fix")
@@ -188,8 +190,10 @@ def solve(pb: Problem, drop: frozenset[str] = frozenset(), objective: Objective 
     res = milp(np.asarray(md.cost), constraints=LinearConstraint(matrix, md.row_lb, md.row_ub),
                integrality=np.ones(n), bounds=Bounds(md.lb, md.ub),
                options={"mip_rel_gap": 0.0, "time_limit": time_limit})
-    if res.status == 2 or res.x is None:
+    if res.status == 2:
         return None
+    if res.x is None:  # time limit (or a solver failure) before any plan was found: not proof of infeasibility
+        raise CotermError(f"the solver stopped without finding a plan ({res.message}); give fewer constraints")
     target = np.array([max(cols, key=lambda f: res.x[cols[f]]) for cols in x], dtype=int)
     return Solution(target, float(res.fun), int(res.status), str(res.message))
 

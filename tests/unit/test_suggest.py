@@ -104,6 +104,14 @@ def test_nothing_to_move_when_already_whole():
     assert "nothing to move: every council already lies whole in one footprint" in result.lines()
 
 
+def test_small_areas_without_people_count_as_none_and_are_noted():
+    pop = PLAIN_PEOPLE.drop(["s5"])
+    result = suggest(PLAIN_FP, PLAIN_COUNCILS, pop)
+    # Council B's part in F2 now holds nobody: moving it costs nothing, and the note says why.
+    assert moves_of(result) == [("B&F2", "F2", "F1", 0.0), ("C&F2", "F2", "F3", 1000.0)]
+    assert "note: 1 LSOAs have no population and count as 0 people" in result.lines()
+
+
 def test_fixed_council_is_left_split():
     result = suggest(PLAIN_FP, PLAIN_COUNCILS, PLAIN_PEOPLE, fix=["C"])
     assert moves_of(result) == [("B&F2", "F2", "F1", 2000.0)]
