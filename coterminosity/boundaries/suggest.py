@@ -17,8 +17,9 @@ pieces that touch nothing (with the small-area polygons).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,6 +202,23 @@ def make_pieces(table: pd.DataFrame) -> pd.DataFrame:
     return pieces
 
 
+def build_problem(pieces: pd.DataFrame, f_index: pd.Index, fixed_codes: Sequence[str], **options) -> Problem:
+    """The integer programme's input: pieces as indices, each with the footprints it may go to
+    (home first, then every footprint its council–sub-unit component touches)."""
+    c_index = pd.Index(sorted(set(pieces["council"]) - {""}))
+    s_index = pd.Index(sorted(set(pieces["sub"]) - {""}))
+    home = f_index.get_indexer(pieces["home"])
+    touched = pieces.groupby("component")["home"].agg(lambda h: sorted(set(f_index.get_indexer(h))))
+    candidates = [np.array([h] + [f for f in touched[k] if f != h]) for h, k in zip(home, pieces["component"])]
+    return Problem(
+        people=pieces["people"].to_numpy(float), home=home,
+        council=np.where(pieces["council"] != "", c_index.get_indexer(pieces["council"]), -1),
+        sub=np.where(pieces["sub"] != "", s_index.get_indexer(pieces["sub"]), -1),
+        candidates=candidates, n_footprints=len(f_index), n_councils=len(c_index), n_subs=len(s_index),
+        fixed=frozenset(int(i) for i in c_index.get_indexer(list(fixed_codes)) if i >= 0),
+        require_whole=options.get("max_moves") is None and options.get("max_people") is None, **options)
+
+
 # ---------------------------------------------------------------- the suggestion
 
 
@@ -230,21 +248,11 @@ def suggest(footprints: Layer, councils: Layer, population: Population | pd.Seri
     fixed_codes = [councils.find(token, "councils") for token in fix]
 
     f_index = pd.Index(footprints.frame["code"].astype(str))
-    c_index = pd.Index(sorted(set(pieces["council"]) - {""}))
-    s_index = pd.Index(sorted(set(pieces["sub"]) - {""}))
-    home = f_index.get_indexer(pieces["home"])
-    touched = pieces.groupby("component")["home"].agg(lambda h: sorted(set(f_index.get_indexer(h))))
-    candidates = [np.array([h] + [f for f in touched[k] if f != h]) for h, k in zip(home, pieces["component"])]
     budget = max_moves is not None or max_people is not None
-    problem = Problem(
-        people=pieces["people"].to_numpy(float), home=home,
-        council=np.where(pieces["council"] != "", c_index.get_indexer(pieces["council"]), -1),
-        sub=np.where(pieces["sub"] != "", s_index.get_indexer(pieces["sub"]), -1),
-        candidates=candidates, n_footprints=len(f_index), n_councils=len(c_index), n_subs=len(s_index),
-        fixed=frozenset(int(i) for i in c_index.get_indexer(fixed_codes) if i >= 0), require_whole=not budget,
-        keep="none" if keep_whole is None else ("soft" if soft is not None else "hard"), penalty=soft or 0.0,
-        band=band, max_moves=max_moves, max_people=max_people)
-    log.debug("suggest: %d pieces, %d footprints, %d councils", len(pieces), len(f_index), len(c_index))
+    problem = build_problem(pieces, f_index, fixed_codes, keep="none" if keep_whole is None else
+                            ("soft" if soft is not None else "hard"), penalty=soft or 0.0, band=band,
+                            max_moves=max_moves, max_people=max_people)
+    log.debug("suggest: %d pieces, %d footprints, %d councils", len(pieces), len(f_index), problem.n_councils)
     solution = (solve_lexicographic if budget else solve)(problem, time_limit=time_limit)
     if solution is None:
         names = {"councils": councils.label, "keep": keep_whole.label if keep_whole is not None else "",
@@ -269,7 +277,7 @@ def suggest(footprints: Layer, councils: Layer, population: Population | pd.Seri
     return Suggestion(moves_table, pieces, after[["small_code", "code"]].reset_index(drop=True), before_totals,
                       after_totals, footprints.label, councils.label,
                       keep_whole.label if keep_whole is not None else None, options, pop_label,
-                      float(people.reindex(table["small_code"]).fillna(0).sum()), moves, notes)
+                      float(table["people"].sum()), moves, notes)
 
 
 def _unit_moves(group: pd.DataFrame, pieces: pd.DataFrame, to: str) -> list[Move]:

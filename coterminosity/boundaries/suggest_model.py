@@ -140,7 +140,7 @@ def _build(pb: Problem, drop: frozenset[str], objective: Objective, min_whole: f
                 md.row([(x[p][f], 1.0), (col, -1.0)], 0.0, np.inf)
 
     if pb.keep != "none" and pb.n_subs and not (pb.keep == "hard" and "keep" in drop):
-        for s, pieces in sorted(by_sub.items()):
+        for _, pieces in sorted(by_sub.items()):
             footprints = sorted(set.intersection(*(set(x[p]) for p in pieces)))
             split_cost = pb.penalty if (pb.keep == "soft" and objective == "people") else 0.0
             u = md.var(0.0, 0.0 if pb.keep == "hard" else 1.0, split_cost)
