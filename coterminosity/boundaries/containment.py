@@ -42,6 +42,7 @@ class Containment:
     label: str = "footprints"
     source: str = "flows"
     what: str = "destinations"
+    origins: str = ""  # "309 lad21 origins"
 
     # ------------------------------------------------------------ headline figures
 
@@ -98,7 +99,8 @@ class Containment:
     def header(self) -> list[str]:
         """What was measured, and how."""
         d = self.destinations
-        return [f"containment: {self.source} ({d['patients'].sum():,.0f} people, {len(d):,} {self.what}) in "
+        origins = f", {self.origins}" if self.origins else ""
+        return [f"containment: {self.source} ({d['patients'].sum():,.0f} people, {len(d):,} {self.what}{origins}) in "
                 f"{self.label} ({len(self.footprints)} footprints)",
                 f"containment_share = retained / residents_flow (residents' flow to {self.what} located in their own "
                 f"footprint); destination_share = retained / inflow (flow into the footprint's {self.what} from its "
@@ -207,7 +209,7 @@ def measure_containment(inputs: FlowInputs, footprints: Layer) -> Containment:
     pairs = inputs.flows.pairs()
     origins, origin_note = origin_footprints(inputs.small, footprints, inputs.population)
     homes, home_note = destination_homes(pairs, origins, footprints, inputs.locations)
-    source = f"{Path(inputs.flows.source).name} ({pairs['origin'].nunique():,} {inputs.small.label} origins)"
+    source = Path(inputs.flows.source).name
     notes = [origin_note, home_note] + inputs.flows.notes
     lost = inputs.left_out
     if lost is not None and len(lost) and inputs.locations is not None:
@@ -217,8 +219,10 @@ def measure_containment(inputs: FlowInputs, footprints: Layer) -> Containment:
         where = [names.get(footprints.frame["code"].iloc[i], "") if i >= 0 else "(outside every footprint)" for i in idx]
         notes.append(f"containment is understated where {inputs.what} left out stand (their residents' flow to them "
                      "is not counted): " + "; ".join(f"{t} in {w}" for t, w in zip(lost["trust"], where)))
-    return containment(pairs, origins, homes, footprints, inputs.flows.names, source=source, what=inputs.what,
-                       notes=notes)
+    result = containment(pairs, origins, homes, footprints, inputs.flows.names, source=source, what=inputs.what,
+                         notes=notes)
+    result.origins = f"{pairs['origin'].nunique():,} {inputs.small.label} origins"
+    return result
 
 
 # ---------------------------------------------------------------- for maps

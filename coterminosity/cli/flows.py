@@ -35,6 +35,9 @@ def add_flow_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catchment-population", metavar="FILE",
                    help="trust catchments: OHID catchment populations by year (default: the catalogue's)")
     p.add_argument("--successors", metavar="FILE", help="trust catchments: ODS successor table (default: the catalogue's)")
+    p.add_argument("--add-merged", action="store_true",
+                   help="trust catchments: add to a trust's own catchment population those of trusts merged into it "
+                        "after the populations were last modelled (e.g. Mid and South Essex: Basildon, Mid Essex)")
     p.add_argument("--report-unmatched", metavar="FILE",
                    help="write rows whose origin is not a known small area (or whose destination has no location) "
                         "to FILE and go on without them; without it such rows are an error")
@@ -57,7 +60,8 @@ def load_flow_inputs(args: argparse.Namespace):
 
         inputs = load_trust_inputs(None if args.flows == TRUSTS else args.flows, points=args.locations,
                                    catchment_population=args.catchment_population, successors=args.successors,
-                                   councils=args.small_areas or COUNCILS, data_dir=args.data_dir, report=report)
+                                   councils=args.small_areas or COUNCILS, data_dir=args.data_dir, report=report,
+                                   add_merged=args.add_merged)
     else:
         small, flows, locations = _read_flow_table(args, report)
         population = None

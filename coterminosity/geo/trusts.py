@@ -181,7 +181,12 @@ def read_catchment_population(path: str | Path) -> pd.DataFrame:
     last = frame.sort_values("year").drop_duplicates("trust", keep="last").set_index("trust")
     known = frame.dropna(subset=["population"]).sort_values(["trust", "year"]).drop_duplicates("trust", keep="last")
     out = pd.DataFrame({"trust": last.index, "name": last["name"].to_numpy(), "postcode": last["postcode"].to_numpy()})
-    return out.merge(known[["trust", "population", "year"]], on="trust", how="left")
+    out = out.merge(known[["trust", "population", "year"]], on="trust", how="left")
+    wide = frame.pivot_table(index="trust", columns="year", values="population", aggfunc="first")
+    years = list(wide.columns)
+    changed = [y for a, y in zip(years, years[1:]) if not wide[a].equals(wide[y])]
+    out.attrs["last_change"] = int(changed[-1]) if changed else (int(years[-1]) if years else None)
+    return out
 
 
 def _same_postcode_hint(trust: str, pops: pd.DataFrame, successor_file: str) -> str:
@@ -232,6 +237,24 @@ def resolve_populations(trusts: list[str], table: pd.DataFrame, successors: pd.D
     return pd.DataFrame(rows, columns=["trust", "population", "source", "predecessors"])
 
 
+def merged_in(resolved: pd.DataFrame, pops: pd.DataFrame, successors: pd.DataFrame) -> pd.DataFrame:
+    """Trusts with a population of their own into which trusts with one merged after the last year
+    the populations changed (the model year): ``trust``, ``old``, ``date``, ``population``, and
+    ``shared`` when the old trust went to several successors (a split: not added)."""
+    since = pops.attrs.get("last_change")
+    own = resolved[resolved["source"].str.startswith("own")]["trust"]
+    have = pops.dropna(subset=["population"]).set_index("trust")["population"]
+    listed = set(resolved["trust"])  # a trust with shares of its own is not merged in (e.g. RBZ before its 2022 merger)
+    rows = successors[successors["new"].isin(set(own)) & successors["old"].isin(set(have.index) - listed)]
+    if since is not None:
+        rows = rows[rows["date"].astype(str) > f"{since}-12-31"]
+    rows = rows.drop_duplicates(["old", "new"])
+    n_next = successors.drop_duplicates(["old", "new"]).groupby("old")["new"].nunique()
+    return pd.DataFrame({"trust": rows["new"].to_numpy(), "old": rows["old"].to_numpy(), "date": rows["date"].to_numpy(),
+                         "population": rows["old"].map(have).to_numpy(),
+                         "shared": (rows["old"].map(n_next) > 1).to_numpy()})
+
+
 # ---------------------------------------------------------------- the flow table
 
 
@@ -265,7 +288,7 @@ def _is_specialist(name: str) -> bool:
 
 def trust_flows(shares: str | Path | None = None, *, catchment_population: str | Path | None = None,
                 successors: str | Path | None = None, data_dir=None, report: bool = False,
-                names: dict[str, str] | None = None) -> TrustCatchments:
+                names: dict[str, str] | None = None, add_merged: bool = False) -> TrustCatchments:
     """Council → trust flows: SHARE × the trust's catchment population (see the module docstring).
 
     Trust codes found in neither the catchment population table nor the successor table raise a
@@ -316,6 +339,25 @@ def trust_flows(shares: str | Path | None = None, *, catchment_population: str |
     if len(via):
         notes.append(f"{len(via)} trusts take their catchment population from predecessors ({succ_path.name}): " +
                      "; ".join(f"{r.trust} = {r.source.removeprefix('predecessors ')}" for r in via.itertuples()))
+    merged = merged_in(resolved, pops, succ)
+    if len(merged):
+        since = pops.attrs.get("last_change")
+        listed = "; ".join(
+            f"{t} {resolved.set_index('trust').loc[t, 'population']:,.0f} ("
+            + ", ".join(f"{r.old} {r.population:,.0f} on {r.date}" + (" split" if r.shared else "")
+                        for r in g.itertuples()) + ")" for t, g in merged.groupby("trust"))
+        added = merged[~merged["shared"]]
+        if add_merged and len(added):
+            extra = added.groupby("trust")["population"].sum()
+            resolved["population"] = resolved["population"] + resolved["trust"].map(extra).fillna(0.0)
+            resolved.loc[resolved["trust"].isin(extra.index), "source"] += " + merged trusts"
+            notes.append(f"{len(extra)} trusts: populations of trusts merged into them after {since} added "
+                         f"(--add-merged; trusts split between successors are not): {listed}")
+        else:
+            notes.append(f"{merged['trust'].nunique()} trusts keep their own catchment population though trusts with "
+                         f"one merged into them after {since} (the last year the populations changed), so where their "
+                         f"shares describe the merged trust their flows are understated: {listed}; "
+                         "--add-merged adds them")
     good = resolved.dropna(subset=["population"]).set_index("trust")["population"]
     used = table[table["trust"].isin(good.index)]
     frame = pd.DataFrame({"origin": used["council"].to_numpy(), "dest": used["trust"].to_numpy(),
@@ -349,7 +391,7 @@ def trust_names(points: gpd.GeoDataFrame) -> dict[str, str]:
 def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | None = None,
                       catchment_population: str | Path | None = None, successors: str | Path | None = None,
                       councils: str | Layer = COUNCILS, population: pd.Series | None = None, data_dir=None,
-                      report: bool = False) -> FlowInputs:
+                      report: bool = False, add_merged: bool = False) -> FlowInputs:
     """The trust catchment flows ready for containment and catchments: council origins (``lad21``,
     a union of LSOAs), flows checked against its codes, trust points, and the mid-2019 LSOA
     population that apportions councils lying in several footprints.
@@ -363,7 +405,7 @@ def load_trust_inputs(shares: str | Path | None = None, *, points: str | Path | 
 
     locations, notes = read_trust_points(points, data_dir=data_dir)
     trusts = trust_flows(shares, catchment_population=catchment_population, successors=successors,
-                         data_dir=data_dir, report=report, names=trust_names(locations))
+                         data_dir=data_dir, report=report, names=trust_names(locations), add_merged=add_merged)
     small = councils if isinstance(councils, Layer) else load_layer(councils, data_dir=data_dir)
     flows = check_origins(trusts.flows, small.codes, small.label, report)
     flows.notes.extend(notes)

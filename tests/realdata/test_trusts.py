@@ -225,3 +225,19 @@ def test_cli_bad_share_file_is_one_line(data_dir, tmp_path, capsys):
     assert main(["containment", str(path), "--footprints", "icb22"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "line 5" in err and "must be a share ≥ 0" in err
+
+
+def test_trusts_that_absorbed_others_are_named_and_can_be_added():
+    """Mid and South Essex (RAJ) kept Southend's code and value when Basildon (RDD) and Mid Essex (RQ8)
+    merged into it in 2020, while its shares cover all three: named by default, added on request.
+    Pennine Acute (RW6) was split between two trusts and Northern Devon (RBZ) has shares of its own:
+    neither is added."""
+    from coterminosity.geo.trusts import trust_flows
+
+    plain = trust_flows()
+    note = next(n for n in plain.notes if "merged into them after 2018" in n)
+    assert "RAJ 308,331 (RDD 348,229 on 2020-04-01, RQ8 417,919 on 2020-04-01)" in note and "RBZ" not in note
+    added = trust_flows(add_merged=True).populations.set_index("trust")["population"]
+    assert added["RAJ"] == 308_331 + 348_229 + 417_919
+    assert added["R0A"] == 1_110_826 and added["RM3"] == 286_622 and added["RH8"] == 438_966
+    assert added.sum() - plain.populations["population"].sum() == 348_229 + 417_919 + 231_863 + 287_652 + 144_277 + 529_060
