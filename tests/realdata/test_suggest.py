@@ -152,7 +152,7 @@ def test_population_band_that_cannot_hold_is_named(layers):
         suggest(layers["stp21"], layers["upper21"], layers["population"], band=(800_000, 3_000_000))
 
 
-def test_command_writes_the_table_and_the_scenario(ons21, tmp_path, capsys):
+def test_command_writes_the_table_and_the_scenario(ons21, layers, tmp_path):
     out, saved = tmp_path / "moves.csv", tmp_path / "moves.json"
     assert main(["suggest", "stp21", "--against", "upper21", "--max-moves", "4", "--format", "csv", "-o", str(out),
                  "--save", str(saved), "-q"]) == 0
@@ -163,3 +163,7 @@ def test_command_writes_the_table_and_the_scenario(ons21, tmp_path, capsys):
     assert [m["unit"] for m in doc["moves"]] == list(table["unit"])
     assert [r["lsoas"] for r in doc["resolved"]] == list(table["lsoas"])
     assert np.array_equal(sorted(table["council"]), sorted(["E10000025", "E06000060", "E10000032", "E06000061"]))
+    # The same table as the library gives.
+    api = suggest(layers["stp21"], layers["upper21"], layers["population"], max_moves=4).table
+    columns = ["rank", "council", "from", "to", "lsoas", "people", "makes_whole", "unit"]
+    pd.testing.assert_frame_equal(table[columns], api[columns], check_dtype=False)
