@@ -8,7 +8,7 @@ import logging
 from ..errors import CotermError
 from .context import fine_for, load, population_for, refuse_layer_output
 from .formats import show
-from .options import add_data, add_footprints, add_output, add_population, count, non_negative, people_range
+from .options import add_data, add_footprints, add_output, add_population, count, non_negative, people_range, weight_of
 
 NAME = "suggest"
 HELP = "suggest moves making footprints coterminous with councils, moving the fewest people"
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from ..geo.scenario_file import save_scenario
 
     refuse_layer_output(args, "suggest")
+    if weight_of(args) not in (None, "population"):
+        raise CotermError(f"--weight {weight_of(args)}: suggest counts people moved; it weighs by population only")
     if args.soft is not None and not args.keep_whole:
         raise CotermError("--soft needs --keep-whole LAYER (the layer whose splits it prices)")
     footprints, councils = load(args, args.footprints), load(args, args.against)

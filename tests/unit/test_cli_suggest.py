@@ -30,6 +30,11 @@ def test_soft_without_a_layer_to_keep_whole(capsys):
     one_error_line(capsys, "coterm suggest: error: --soft needs --keep-whole LAYER")
 
 
+def test_only_population_weighting(capsys):
+    assert main(["suggest", "stp17", "--against", "upper17", "--weight", "area"]) == 2
+    one_error_line(capsys, "--weight area: suggest counts people moved")
+
+
 def test_a_gis_layer_output_is_refused(capsys, tmp_path):
     assert main(["suggest", "stp17", "--against", "upper17", "-o", str(tmp_path / "moves.gpkg")]) == 2
     one_error_line(capsys, "moves.gpkg", "has no geometry")
