@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
+from ..errors import InputError
 from .context import load, population_for
 from .options import add_data, add_footprints, add_weighting, non_negative, sliver_options, weight_of
 
 NAME = "map"
 HELP = "interactive map (HTML) of footprints against councils/CCGs, split units shown"
-EXTRA_STYLE = {"color": "#1f78b4", "weight": 2.0, "dashArray": "6 4", "fill": True, "fillColor": "#1f78b4",
-               "fillOpacity": 0.05}
 log = logging.getLogger("coterminosity.cli")
 
 
@@ -35,6 +35,12 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--embed", action="store_true",
                    help="write an HTML fragment (a <div> plus its styles and scripts) to paste into another page")
     p.add_argument("--height", default="600px", help="map height in the --embed fragment (default 600px)")
+    p.add_argument("--id", dest="map_id", metavar="ID",
+                   help="the map's id (handle window.cotermMaps[ID], class coterm-map-ID); default: from the content")
+    p.add_argument("--assets", metavar="DIR",
+                   help="write Leaflet, the styles and the map script as files into DIR (for a Content-Security-"
+                        "Policy without 'unsafe-inline'); the page refers to them relative to itself")
+    p.add_argument("--nonce", metavar="VALUE", help="add nonce=VALUE to every <script> and <style> (CSP nonces)")
     p.add_argument("--simplify", type=non_negative, metavar="METRES",
                    help="simplification tolerance in metres (default: from the extent, ≈150 m for England; 0 = none)")
     p.add_argument("--no-pieces", action="store_true", help="do not draw the pieces of split units")
@@ -51,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     """Compare, draw, write."""
     from ..boundaries.comparison import compare
     from ..geo import small_area_layer
-    from ..maps import MapLayer, build_map, render_fragment, render_html
     from ..geo.io import atomic_write
+    from ..maps import MapLayer, build_map
+    from ..maps.render import render
+    from ..maps.styles import plain_title
 
     footprints = load(args, args.footprints)
     if args.scenario:
@@ -71,14 +79,24 @@ def run(args: argparse.Namespace) -> int:
     extra = []
     for i, spec in enumerate(args.show or []):
         layer = load(args, spec)
-        extra.append(MapLayer(layer.frame[["code", "name", "geometry"]], f"{layer.label} ({len(layer)})",
-                              ["code", "name"], EXTRA_STYLE, key=f"show-{i}", legend=[(layer.label, EXTRA_STYLE)]))
+        extra.append(MapLayer(layer.frame[["code", "name", "geometry"]], f"{plain_title(layer.label)} ({len(layer)})",
+                              {"code": "Code", "name": "Name"}, key=f"show-{i}"))
     uses_lsoas = any(layer.small_areas == "lsoa11" for layer in [footprints] + against)
     fine = small_area_layer(args.data_dir) if uses_lsoas else None
     m = build_map(footprints, comparisons, extra_layers=extra, color_by=args.color_by, focus=args.focus,
                   tiles=args.tiles, fine=fine, tolerance=args.simplify, pieces=not args.no_pieces, title=args.title,
                   height=args.height if args.embed else "100%")
-    text = render_fragment(m) if args.embed else render_html(m)
+    assets = None
+    if args.assets:
+        assets = Path(os.path.relpath(Path(args.assets).resolve(), Path(args.output).resolve().parent)).as_posix()
+    try:
+        out = render(m, "fragment" if args.embed else "page", map_id=args.map_id, nonce=args.nonce, assets=assets)
+    except ValueError as err:
+        raise InputError(f"map: {err}") from None
+    for name, data in out.files.items():
+        Path(args.assets).mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(args.assets) / name, data)
+    text = out.text
     atomic_write(args.output, text)
     summary = m.coterm_summary
     drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)

@@ -7,19 +7,22 @@ This is the hook other features use (places, catchments, scenarios): give a GeoD
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import mapping
+from shapely.ops import polylabel
 
 from ..geo.layer import BNG
 from ..report import format_cell
-from .elements import FeatureLayer, pane_name, safe_json
+from .elements import FeatureLayer, Setup, pane_name, safe_json
 from .geometry import auto_tolerance, simplify_coverage, to_display
+from .styles import as_legend
 
 Style = Mapping[str, object]
 StyleArg = Style | Callable[[pd.Series], Style] | None
@@ -52,11 +55,16 @@ def _fields(fields: Sequence[str] | Mapping[str, str] | None, frame: pd.DataFram
 class MapLayer:
     """One layer to draw: polygons with ``code``, ``name``, ``geometry`` and the columns to show.
 
-    ``tooltip_fields``/``popup_fields``: columns (or column → label) shown on hover / on click
-    (popup default: every column). ``style``: Leaflet path options, or a function of the row
-    returning them. ``formats``: column → function giving the display text (default
-    :func:`format_value`). ``legend``: (label, style) lines for the map legend.
-    ``simplify``: tolerance in metres (None = from the extent, 0 = draw as given).
+    A click on the map reports every visible layer's features at that point in one popup:
+    ``popup_fields`` (columns, or column → plain label; default ``tooltip_fields``, else every
+    column). Hover shows only the heading, and only where ``hover`` is set (the footprints), so
+    extra layers never steal it; ``interactive=False`` lets the mouse through to the layers below.
+    ``style``: Leaflet path options, or a function of the row returning them. ``formats``:
+    column → function giving the display text (default :func:`format_value`). ``legend``: legend
+    entries (see :func:`~coterminosity.maps.styles.legend_entry`). ``simplify``: tolerance in
+    metres (None = from the extent, 0 = draw as given). ``search``: findable by name and code in
+    the search box; ``labels``: names drawn at each feature's label point from a zoom where they
+    fit; ``halo``: a wider line drawn under the layer so it stands out on any fill.
     """
 
     frame: gpd.GeoDataFrame
@@ -70,14 +78,31 @@ class MapLayer:
     heading: Callable[[pd.Series], str] | None = None
     legend: list[tuple[str, Style]] | None = None
     simplify: float | None = None
-    interactive: bool = True
+    interactive: bool = False
     key: str | None = None  # pane name suffix (default: from the name)
+    hover: bool = False
+    report: bool = True
+    search: bool = False
+    labels: bool = False
+    halo: Style | None = None
+    control: bool = True
 
 
-def _geojson(frame: gpd.GeoDataFrame, layer: MapLayer) -> tuple[str, list[dict], int, list[str], list[str]]:
-    """The layer's GeoJSON text (properties: style index, heading, tooltip and popup values) and its styles."""
-    tooltip = _fields(layer.tooltip_fields, frame, ["code", "name"])
-    popup = _fields(layer.popup_fields, frame, [c for c in frame.columns if c != "geometry"])
+def label_point(geom) -> list[float] | None:
+    """Where to write a polygon's name: the pole of inaccessibility of its largest part, as [lat, lon]."""
+    parts = [p for p in shapely.get_parts(geom) if not p.is_empty]
+    if not parts:
+        return None
+    largest = max(parts, key=lambda p: p.area)
+    point = polylabel(largest, tolerance=max(largest.length / 2000, 1e-5))
+    return [round(point.y, 5), round(point.x, 5)]
+
+
+def _geojson(frame: gpd.GeoDataFrame, layer: MapLayer) -> tuple[str, list[dict], int, list[str]]:
+    """The layer's GeoJSON text (properties: code, style index, heading, report values) and its styles."""
+    default = layer.tooltip_fields if layer.tooltip_fields is not None else [c for c in frame.columns if c != "geometry"]
+    _fields(layer.tooltip_fields, frame, ["code", "name"])  # a missing column is an error either way
+    popup = _fields(layer.popup_fields if layer.popup_fields is not None else default, frame, [])
     fmt = layer.formats
 
     def text(col, value):
@@ -97,19 +122,14 @@ def _geojson(frame: gpd.GeoDataFrame, layer: MapLayer) -> tuple[str, list[dict],
             index[skey] = len(styles)
             styles.append(style)
         heading = layer.heading(row) if layer.heading else f"{row.get('name', '')} ({row.get('code', '')})"
-        features.append({
-            "type": "Feature",
-            "geometry": mapping(geom),
-            "properties": {
-                "code": str(row.get("code", "")),
-                "s": index[skey],
-                "h": str(heading),
-                "t": [text(c, row[c]) for c in tooltip],
-                "p": [text(c, row[c]) for c in popup],
-            },
-        })
+        properties = {"code": str(row.get("code", "")), "s": index[skey], "h": str(heading),
+                      "p": [text(c, row[c]) for c in popup]}
+        if layer.labels:
+            properties["n"] = str(row.get("name", ""))
+            properties["lp"] = label_point(geom)
+        features.append({"type": "Feature", "geometry": mapping(geom), "properties": properties})
     data = {"type": "FeatureCollection", "features": features}
-    return safe_json(data), styles, len(features), list(tooltip.values()), list(popup.values())
+    return safe_json(data), styles, len(features), list(popup.values())
 
 
 def prepare_geometry(frame: gpd.GeoDataFrame, tolerance: float | None) -> gpd.GeoDataFrame:
@@ -139,20 +159,24 @@ def draw(m: folium.Map, layer: MapLayer) -> FeatureLayer:
     frame = layer.frame
     if layer.simplify != 0 or str(frame.crs).upper() != "EPSG:4326":
         frame = prepare_geometry(frame, layer.simplify)
-    data, styles, count, tip_labels, pop_labels = _geojson(frame, layer)
+    data, styles, count, pop_labels = _geojson(frame, layer)
     pane = pane_name(layer.key or layer.name)
-    options = {"pane": pane, "z": layer.z_index, "styles": styles, "tooltip": tip_labels, "popup": pop_labels,
-               "interactive": layer.interactive, "label": layer.name}
+    options = {"pane": pane, "z": layer.z_index, "styles": styles, "popup": pop_labels, "label": layer.name,
+               "interactive": layer.interactive or layer.hover, "hover": layer.hover, "report": layer.report,
+               "search": layer.search, "labels": layer.labels, "halo": dict(layer.halo) if layer.halo else None,
+               "control": layer.control, "show": layer.show}
     element = FeatureLayer(map_name(m), data, options, name=layer.name, show=layer.show)
     element.feature_count = count
     element.raw_name = layer.name
     element.pane = pane
     m.add_child(element)
-    # A layer control lists the layers defined before it: keep it after every layer, so that
-    # layers added to a finished map (add_layer on build_map's result) appear in it too.
+    # The set-up (layer control, search, legend) reads the layers defined before it: keep it after
+    # every layer, so that layers added to a finished map (add_layer on build_map's result) count too.
     for key, child in list(m._children.items()):
-        if isinstance(child, folium.LayerControl):
+        if isinstance(child, Setup):
             m._children.move_to_end(key)
+    if layer.legend and isinstance(getattr(m, "coterm_legend", None), list):
+        m.coterm_legend.extend(as_legend(layer.legend))
     return element
 
 

@@ -60,7 +60,7 @@ class Browser:
 
     # ------------------------------------------------------------ process and protocol
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         self._profile = tempfile.mkdtemp(prefix="coterm-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
