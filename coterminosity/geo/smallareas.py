@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from .cache import cache_file, read_cached, read_notes, write_cached, write_notes
+from .cache import cache_file, read_cached, read_notes, write_cached
 from .catalogue import DATASETS, dataset_path
 from .layer import BNG, Layer
 from .read import read_frame
@@ -48,8 +48,7 @@ def small_area_polygons(data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
         geometry=geoms, crs=BNG,
     )
     frame["area_m2"] = frame.geometry.area
-    write_cached(frame, cache)
-    write_notes(cache, notes)
+    write_cached(frame, cache, notes)
     return frame, notes
 
 

@@ -713,3 +713,87 @@ def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
     target = tmp_path / "same.json"
     assert_one_line_error(capsys, ["scenario", "stp17", "--move", "E06000001=E54000001", "-o", target,
                                    "--save", target], target, "given twice as an output")
+
+
+# ---------------------------------------------------------------- the cache of built frames
+
+
+@pytest.fixture
+def fake_data(tmp_path, monkeypatch) -> Path:
+    """A data folder holding one catalogue file (its content does not matter to the cache key)."""
+    from coterminosity.geo.catalogue import DATASETS
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / DATASETS["lsoa11"].filename).write_text("LSOA11CD\nE01000001\n")
+    monkeypatch.setenv("COTERM_CACHE", str(tmp_path / "cache"))
+    return folder
+
+
+def test_cache_misses_a_source_edited_in_place_with_its_mtime_restored(fake_data):
+    from coterminosity.geo.cache import fingerprint
+    from coterminosity.geo.catalogue import DATASETS
+
+    source = fake_data / DATASETS["lsoa11"].filename
+    before = fingerprint(("lsoa11",), fake_data)
+    st = os.stat(source)
+    time.sleep(0.01)
+    source.write_text("LSOA11CD\nE01000002\n")  # same size, edited in place
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (os.stat(source).st_size, os.stat(source).st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert fingerprint(("lsoa11",), fake_data) != before
+    edited = fingerprint(("lsoa11",), fake_data)
+    replacement = fake_data / "new.csv"  # the same again, swapped in by a rename: a new inode
+    replacement.write_text("LSOA11CD\nE01000003\n")
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replacement, source)
+    assert fingerprint(("lsoa11",), fake_data) not in (before, edited)
+
+
+def small_frame() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+                            crs="EPSG:27700")
+
+
+def test_cache_notes_live_inside_the_entry(tmp_path):
+    from coterminosity.geo.cache import read_cached, read_notes, write_cached, write_notes
+
+    path = tmp_path / "layer-x-0123456789ab.parquet"
+    write_cached(small_frame(), path, ["repaired 1 of 2 invalid features"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no .notes file beside it
+    assert read_notes(path) == ["repaired 1 of 2 invalid features"]
+    frame = read_cached(path, geo=True)
+    assert frame["code"].tolist() == ["a", "b"] and frame.attrs == {}
+    write_notes(path, ["a second note"])  # the older two-step call still lands inside the file
+    assert read_notes(path) == ["a second note"] and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_cache_entry_of_another_kind_is_a_miss(tmp_path):
+    from coterminosity.geo.cache import read_cached, read_notes, write_cached
+
+    members = tmp_path / "layer-stp17-0123456789ab.members.parquet"
+    pd.DataFrame({"small_code": ["E01000001"], "code": ["E54000001"]}).to_parquet(members)  # no entry mark
+    assert read_cached(members, geo=False) is None
+    entry = tmp_path / "lsoa11-table-0123456789ab.parquet"
+    write_cached(pd.DataFrame({"code": ["E01000001"], "x": [1.0], "y": [2.0]}), entry)
+    assert read_cached(entry, geo=False) is not None
+    copied = tmp_path / "layer-stp17-0123456789ab.parquet"  # a valid Parquet cache file, but not this entry
+    copied.write_bytes(entry.read_bytes())
+    assert read_cached(copied, geo=True) is None and read_notes(copied) == []
+
+
+def test_cache_entry_that_cannot_be_written_is_built_once_per_process(tmp_path):
+    from coterminosity.geo import cache
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder should be")
+    path = blocked / "built" / "lsoa11-polygons-0123456789ab.parquet"
+    try:
+        cache.write_cached(small_frame(), path, ["cleaned the coverage"])
+        again = cache.read_cached(path, geo=True)
+        assert again is not None and again["code"].tolist() == ["a", "b"]
+        assert cache.read_notes(path) == ["cleaned the coverage"]
+        again["code"] = ["z", "z"]  # a caller changing its copy does not change the kept entry
+        assert cache.read_cached(path, geo=True)["code"].tolist() == ["a", "b"]
+    finally:
+        cache._unwritable.pop(str(path), None)
