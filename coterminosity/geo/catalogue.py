@@ -1,22 +1,31 @@
-"""The datasets coterminosity knows: file names, vintage, licence, source, and where they live.
+"""The catalogue: the published files coterminosity reads and the named layers built from them.
 
 Files are looked up in one data folder: ``--data-dir``, else ``$COTERM_DATA``, else the
 user cache (where ``coterm data fetch`` writes). Derived layers are cached separately
 (``$COTERM_CACHE``, else the user cache), so a read-only data folder works.
+
+Every catalogue layer from 2016 to 2024 is an exact union of the 32,844 LSOAs (December 2011):
+its :class:`LayerRecipe` says which lookups assign each LSOA to a unit, and how many units the
+published vintage has.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import pandas as pd
 from platformdirs import user_cache_dir
 
 from ..errors import CotermError
 
 OGL = "Open Government Licence v3.0"
 ONS_SERVICES = "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services"
+ONS_ATTRIBUTION = "Source: Office for National Statistics licensed under the " + OGL
+GEOGRAPHR = "https://github.com/humaniverse/geographr"
 
 
 @dataclass(frozen=True)
@@ -25,15 +34,34 @@ class Dataset:
 
     name: str
     filename: str
-    kind: str  # "polygons" | "lookup" | "table"
+    kind: str  # "polygons" | "lookup" | "table" | "points"
     vintage: str
     title: str
     url: str
-    service: str = "arcgis"  # "arcgis" feature/table service, or "file" (plain download)
+    # "arcgis" feature/table service, "file" (plain download), or "manual": not published in the
+    # form the toolkit reads (joined, converted or derived); `coterm data fetch` says where from.
+    service: str = "arcgis"
     licence: str = OGL
     fields: tuple[str, ...] = ()  # the columns the toolkit reads
-    attribution: str = "Source: Office for National Statistics licensed under the " + OGL
+    attribution: str = ONS_ATTRIBUTION
 
+
+def _ons(name: str, vintage: str, title: str, service: str, fields: str, kind: str = "lookup") -> Dataset:
+    """An ONS Open Geography Portal lookup served as an ArcGIS table (file ``<name>.csv``)."""
+    return Dataset(name, f"{name}.csv", kind, vintage, title, f"{ONS_SERVICES}/{service}/FeatureServer/0",
+                   fields=tuple(fields.split()))
+
+
+def _manual(name: str, vintage: str, title: str, url: str, fields: str, kind: str = "table", *,
+            licence: str = OGL, attribution: str = ONS_ATTRIBUTION) -> Dataset:
+    """A file made from a publisher's data (joined, converted or derived): fetched by hand."""
+    return Dataset(name, f"{name}.csv", kind, vintage, title, url, service="manual", licence=licence,
+                   fields=tuple(fields.split()), attribution=attribution)
+
+
+_OHID = ("Office for Health Improvement and Disparities (OHID), NHS Acute (Hospital) Trust Catchment Populations; "
+         "licensed under the " + OGL)
+_ODS = "NHS England Organisation Data Service (ODS); licensed under the " + OGL
 
 DATASETS: dict[str, Dataset] = {
     d.name: d
@@ -43,45 +71,62 @@ DATASETS: dict[str, Dataset] = {
             "Lower Layer Super Output Areas, England (the small areas every health layer is built from)",
             f"{ONS_SERVICES}/LSOA_Dec_2011_Boundaries_Generalised_Clipped_BGC_EW_V3/FeatureServer/0",
             fields=("LSOA11CD", "LSOA11NM", "LAD11CD"),
-            attribution="Contains OS data © Crown copyright and database right 2014; "
-            "Source: Office for National Statistics licensed under the " + OGL,
+            attribution="Contains OS data © Crown copyright and database right 2014; " + ONS_ATTRIBUTION,
         ),
-        Dataset(
-            "lookup_lsoa11_ccg17_stp17_lad17", "lookup_lsoa11_ccg17_stp17_lad17.csv", "lookup", "April 2017",
-            "LSOA (2011) to CCG, STP footprint and district (April 2017)",
-            f"{ONS_SERVICES}/LSOA11_CCG17_STP17_LAD17_EN_LU/FeatureServer/0",
-            fields=("LSOA11CD", "LSOA11NM", "CCG17CD", "CCG17CDH", "CCG17NM", "STP17CD", "STP17NM", "LAD17CD", "LAD17NM"),
-        ),
-        Dataset(
-            "lookup_lsoa11_ccg16_lad16", "lookup_lsoa11_ccg16_lad16.csv", "lookup", "April 2016",
-            "LSOA (2011) to CCG and district (April 2016)",
-            f"{ONS_SERVICES}/LSOA11_CCG16_LAD16_EN_LU/FeatureServer/0",
-            fields=("LSOA11CD", "LSOA11NM", "CCG16CD", "CCG16CDH", "CCG16NM", "LAD16CD", "LAD16NM"),
-        ),
-        Dataset(
-            "lookup_lsoa11_utla17", "lookup_lsoa11_utla17.csv", "lookup", "2017",
-            "LSOA (2011) to upper-tier local authority (2017), England and Wales",
-            f"{ONS_SERVICES}/LSOA11_UTLA17_EW_LU/FeatureServer/0",
-            fields=("LSOA11CD", "LSOA11NM", "UTLA17CD", "UTLA17NM"),
-        ),
-        Dataset(
-            "lookup_ltla17_utla17", "lookup_ltla17_utla17.csv", "lookup", "December 2017",
-            "Lower-tier to upper-tier local authority (December 2017), England and Wales",
-            f"{ONS_SERVICES}/LTLA17_UTLA17_EW_LU/FeatureServer/0",
-            fields=("LTLA17CD", "LTLA17NM", "UTLA17CD", "UTLA17NM"),
-        ),
-        Dataset(
-            "lookup_lad17_cty17", "lookup_lad17_cty17.csv", "lookup", "December 2017",
-            "District to county (December 2017), England, two-tier areas",
-            f"{ONS_SERVICES}/LAD17_CTY17_EN_LU/FeatureServer/0",
-            fields=("LAD17CD", "LAD17NM", "CTY17CD", "CTY17NM"),
-        ),
-        Dataset(
-            "lookup_ccg17_stp17", "lookup_ccg17_stp17.csv", "lookup", "April 2017",
-            "CCG to STP footprint (April 2017)",
-            f"{ONS_SERVICES}/CCG17_STP17_EN_LU/FeatureServer/0",
-            fields=("CCG17CD", "CCG17CDH", "CCG17NM", "STP17CD", "STP17NM"),
-        ),
+        _ons("lookup_lsoa11_ccg16_lad16", "April 2016", "LSOA (2011) to CCG and district (April 2016)",
+             "LSOA11_CCG16_LAD16_EN_LU", "LSOA11CD LSOA11NM CCG16CD CCG16CDH CCG16NM LAD16CD LAD16NM"),
+        _ons("lookup_lsoa11_ccg17_stp17_lad17", "April 2017", "LSOA (2011) to CCG, STP footprint and district (April 2017)",
+             "LSOA11_CCG17_STP17_LAD17_EN_LU",
+             "LSOA11CD LSOA11NM CCG17CD CCG17CDH CCG17NM STP17CD STP17NM LAD17CD LAD17NM"),
+        _ons("lookup_lsoa11_ccg18_stp18_lad18", "April 2018",
+             "LSOA (2011) to CCG to STP to district (April 2018), version 3", "LSOA11_CCG18_STP18_LAD18_EN_LU",
+             "LSOA11CD LSOA11NM CCG18CD CCG18CDH CCG18NM STP18CD STP18NM LAD18CD LAD18NM"),
+        # 2019 and 2020: the ONS LSOA → CCG → district lookup; the file here also carries the STP
+        # columns (joined on the CCG code), but the layers take STPs from the CCG → STP lookup.
+        _ons("lookup_lsoa11_ccg19_stp19_lad19", "April 2019", "LSOA (2011) to CCG to district (April 2019)",
+             "LSOA11_CCG19_LAD19_EN_LU", "LSOA11CD LSOA11NM CCG19CD CCG19CDH CCG19NM LAD19CD LAD19NM"),
+        _ons("lookup_lsoa11_ccg20_stp20_lad20", "April 2020", "LSOA (2011) to CCG to district (April 2020)",
+             "LSOA11_CCG20_LAD20_EN_LU", "LSOA11CD LSOA11NM CCG20CD CCG20CDH CCG20NM LAD20CD LAD20NM"),
+        _ons("lookup_lsoa11_ccg21_stp21_lad21", "April 2021", "LSOA (2011) to CCG to STP to district (April 2021)",
+             "LSOA11_CCG21_STP21_LAD21_EN_LU", "LSOA11CD LSOA11NM CCG21CD CCG21NM STP21CD STP21NM LAD21CD LAD21NM"),
+        _ons("lookup_lsoa11_sicbl22_icb22_lad22", "July 2022",
+             "LSOA (2011) to sub-ICB location to Integrated Care Board to district (July 2022)",
+             "LSOA11_SICBL22_ICB22_LAD22_EN_LU",
+             "LSOA11CD LSOA11NM SICBL22CD SICBL22CDH SICBL22NM ICB22CD ICB22CDH ICB22NM LAD22CD LAD22NM"),
+        _ons("lookup_lsoa11_lsoa21_lad22", "2022",
+             "LSOA (2011) to LSOA (2021) to district (2022), England rows; CHGIND U unchanged, S split, M merged, "
+             "X complex", "LSOA11_LSOA21_LAD22_EW_LU", "LSOA11CD LSOA11NM CHGIND LSOA21CD LSOA21NM LAD22CD LAD22NM"),
+        _ons("lookup_lsoa21_sicbl24_icb24", "April 2024",
+             "LSOA (2021) to sub-ICB location to Integrated Care Board (April 2024)", "LSOA21_SICBL24_ICB24_EN_LU",
+             "LSOA21CD LSOA21NM SICBL24CD SICBL24CDH SICBL24NM ICB24CD ICB24CDH ICB24NM"),
+        _ons("lookup_lsoa11_utla17", "2017", "LSOA (2011) to upper-tier local authority (2017), England and Wales",
+             "LSOA11_UTLA17_EW_LU", "LSOA11CD LSOA11NM UTLA17CD UTLA17NM"),
+        _ons("lookup_ltla17_utla17", "December 2017",
+             "Lower-tier to upper-tier local authority (December 2017), England and Wales",
+             "LTLA17_UTLA17_EW_LU", "LTLA17CD LTLA17NM UTLA17CD UTLA17NM"),
+        _ons("lookup_ltla19_utla19", "April 2019", "Lower-tier to upper-tier local authority (April 2019), England and Wales",
+             "LTLA19_UTLA19_EW_LU", "LTLA19CD LTLA19NM UTLA19CD UTLA19NM"),
+        _ons("lookup_ltla20_utla20", "April 2020", "Lower-tier to upper-tier local authority (April 2020), England and Wales",
+             "LTLA20_UTLA20_EW_LU", "LTLA20CD LTLA20NM UTLA20CD UTLA20NM"),
+        _ons("lookup_ltla21_utla21", "April 2021", "Lower-tier to upper-tier local authority (April 2021), England and Wales",
+             "LTLA21_UTLA21_EW_LU", "LTLA21CD LTLA21NM UTLA21CD UTLA21NM"),
+        _ons("lookup_lad17_cty17", "December 2017", "District to county (December 2017), England, two-tier areas",
+             "LAD17_CTY17_EN_LU", "LAD17CD LAD17NM CTY17CD CTY17NM"),
+        _ons("lookup_ccg17_stp17", "April 2017", "CCG to STP footprint (April 2017)", "CCG17_STP17_EN_LU",
+             "CCG17CD CCG17CDH CCG17NM STP17CD STP17NM"),
+        _ons("lookup_ccg18_stp18", "April 2018", "CCG to STP footprint (April 2018)", "CCG18_STP18_EN_LU",
+             "CCG18CD CCG18CDH CCG18NM STP18CD STP18NM"),
+        _ons("lookup_ccg19_stp19", "April 2019", "CCG to STP footprint (April 2019)", "CCG19_STP19_EN_LU",
+             "CCG19CD CCG19CDH CCG19NM STP19CD STP19NM"),
+        _ons("lookup_ccg20_stp20", "April 2020", "CCG to STP footprint (April 2020)", "CCG20_STP20_EN_LU",
+             "CCG20CD CCG20CDH CCG20NM STP20CD STP20CDH STP20NM"),
+        _ons("lookup_lsoa11_msoa11", "December 2011",
+             "LSOA (2011) to MSOA (2011), England (from the ONS output area to LSOA to MSOA to district lookup)",
+             "OA11_LSOA11_MSOA11_LAD11_EW_LUv2", "LSOA11CD LSOA11NM MSOA11CD MSOA11NM"),
+        _manual("lsoa11_pwc_england", "December 2011",
+                "LSOA (December 2011) population-weighted centroids, England (easting/northing in EPSG:27700 added)",
+                "https://geoportal.statistics.gov.uk/search?q=LSOA%20Dec%202011%20population%20weighted%20centroids",
+                "LSOA11CD LSOA11NM easting northing", kind="points"),
         Dataset(
             "population_lsoa11_mid2019", "population_lsoa11_mid2019.csv", "table", "mid-2019",
             "Small-area population estimates (SAPE22) by LSOA: total and three age bands",
@@ -90,6 +135,25 @@ DATASETS: dict[str, Dataset] = {
             service="file",
             fields=("LSOA11CD", "LSOA11NM", "population", "age_0_15", "age_16_64", "age_65_plus"),
         ),
+        _manual("trust22_catchment_shares_ltla21", "2022 trusts, 2021 councils",
+                "NHS acute trust catchments: share of each trust's catchment population living in each lower-tier "
+                "council (derived from OHID NHS Acute (Hospital) Trust Catchment Populations, all admissions)",
+                GEOGRAPHR, "TRUST22CD LTLA21CD SHARE", attribution=_OHID),
+        _manual("trust22_catchment_shares_icb22", "2022",
+                "NHS acute trust catchments: share of each trust's catchment population living in each ICB (2022) "
+                "(derived from OHID NHS Acute (Hospital) Trust Catchment Populations)",
+                GEOGRAPHR, "TRUST22CD ICB22CD SHARE", attribution=_OHID),
+        _manual("trust22_points", "2022",
+                "NHS trusts (2022): headquarters geocoded from the ODS postcode (a head office, not every site)",
+                GEOGRAPHR, "TRUST22CD TRUST22NM STATUS lon lat", kind="points", attribution=_ODS),
+        _manual("trust_catchment_population_2011_2021", "2011–2021",
+                "OHID NHS Acute (Hospital) Trust Catchment Populations by trust and year",
+                "https://github.com/THF-evaluative-analytics/trust_reference_data_file",
+                "YEAR TRUSTCD TRUSTNM CATCHMENT_POPULATION", attribution=_OHID),
+        _manual("trust_successors", "ODS",
+                "ODS successor organisations: old trust code to new code, with the date (mergers)",
+                "https://digital.nhs.uk/services/organisation-data-service/export-data-files/csv-downloads/miscellaneous",
+                "OLD_CODE NEW_CODE DATE", attribution=_ODS),
         Dataset(
             "lad13", "lad13_england.topojson", "polygons", "2013",
             "Local Authority Districts (2013), England, generalised, TopoJSON (a separately drawn layer)",
@@ -102,41 +166,140 @@ DATASETS: dict[str, Dataset] = {
     ]
 }
 
+Build = Literal["small_areas", "lsoa_parent", "lookup", "via", "upper", "file"]
+
 
 @dataclass(frozen=True)
 class LayerRecipe:
-    """A named layer: which small areas it is a union of, and which lookup columns say how."""
+    """A named layer: its vintage, the datasets it is built from and how, and its published unit count.
+
+    ``how``: ``lookup`` reads LSOA → unit from one lookup; ``via`` goes LSOA → ``link`` → unit
+    through a second lookup (CCG → STP, LSOA 2021 → 2024 unit); ``upper`` takes each LSOA's
+    district and, through the tier lookup ``via``, its county (E10) in two-tier areas, else the
+    district itself (the council with social-care duties); ``file`` reads a separately drawn layer.
+    """
 
     name: str
     title: str
-    lookup: str | None  # dataset name, or None when the small-area layer carries the parent code
+    vintage: str
+    units: int | None  # the published number of units in England (checked when built)
+    how: Build
     code_col: str
-    name_col: str | None
-    needs: tuple[str, ...] = field(default=())
+    name_col: str | None = None
+    lookup: str | None = None  # the dataset keyed by LSOA11CD (or the file, for ``file``)
+    via: str | None = None  # the second lookup (``via``, ``upper``)
+    link: tuple[str, str] | None = None  # (column in ``lookup``, column in ``via``) joining the two
+    alias_of: str | None = None  # this name is another layer, under a second vintage
+    note: str = ""
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The datasets the layer is built from (the cache is keyed on them)."""
+        if self.alias_of:
+            return LAYERS[self.alias_of].sources
+        first = () if self.how == "file" else ("lsoa11",)
+        return first + tuple(n for n in (self.lookup, self.via) if n and n not in first)
+
+    needs = sources
+
+
+def _lookup(name: str, title: str, vintage: str, units: int, lookup: str, code: str, label: str | None = None,
+            note: str = "") -> LayerRecipe:
+    return LayerRecipe(name, title, vintage, units, "lookup", code + "CD", (label or code) + "NM", lookup, note=note)
+
+
+def _upper(yy: str, vintage: str, units: int, lookup: str, tiers: str, tier_yy: str | None = None,
+           note: str = "") -> LayerRecipe:
+    tier_yy = tier_yy or yy
+    return LayerRecipe(f"upper{yy}", f"Upper-tier councils with social care duties (20{yy})", vintage,
+                       units, "upper", f"UTLA{tier_yy}CD", f"UTLA{tier_yy}NM", lookup, tiers,
+                       (f"LAD{yy}CD", f"LTLA{tier_yy}CD"), note=note)
+
+
+_L16, _L17, _L18 = "lookup_lsoa11_ccg16_lad16", "lookup_lsoa11_ccg17_stp17_lad17", "lookup_lsoa11_ccg18_stp18_lad18"
+_L19, _L20, _L21 = "lookup_lsoa11_ccg19_stp19_lad19", "lookup_lsoa11_ccg20_stp20_lad20", "lookup_lsoa11_ccg21_stp21_lad21"
+_L22, _L24, _TO21 = "lookup_lsoa11_sicbl22_icb22_lad22", "lookup_lsoa21_sicbl24_icb24", "lookup_lsoa11_lsoa21_lad22"
+_ON_2021_LSOAS = ("defined on 2021 LSOAs, placed on the 2011 LSOAs through the LSOA 2011 → 2021 lookup; a 2011 "
+                  "LSOA that would fall in two units stops the build")
 
 LAYERS: dict[str, LayerRecipe] = {
     r.name: r
     for r in [
-        LayerRecipe("lsoa11", "LSOAs (December 2011)", None, "LSOA11CD", "LSOA11NM", ("lsoa11",)),
-        LayerRecipe("lad11", "Districts rebuilt from LSOAs (2011 codes)", None, "LAD11CD", None, ("lsoa11",)),
-        LayerRecipe("stp17", "STP footprints (April 2017)", "lookup_lsoa11_ccg17_stp17_lad17", "STP17CD", "STP17NM",
-                    ("lsoa11", "lookup_lsoa11_ccg17_stp17_lad17")),
-        LayerRecipe("ccg17", "CCGs (April 2017)", "lookup_lsoa11_ccg17_stp17_lad17", "CCG17CD", "CCG17NM",
-                    ("lsoa11", "lookup_lsoa11_ccg17_stp17_lad17")),
-        LayerRecipe("lad17", "Lower-tier authorities / districts (2017)", "lookup_lsoa11_ccg17_stp17_lad17", "LAD17CD",
-                    "LAD17NM", ("lsoa11", "lookup_lsoa11_ccg17_stp17_lad17")),
-        LayerRecipe("ccg16", "CCGs (April 2016)", "lookup_lsoa11_ccg16_lad16", "CCG16CD", "CCG16NM",
-                    ("lsoa11", "lookup_lsoa11_ccg16_lad16")),
-        LayerRecipe("lad16", "Districts (April 2016)", "lookup_lsoa11_ccg16_lad16", "LAD16CD", "LAD16NM",
-                    ("lsoa11", "lookup_lsoa11_ccg16_lad16")),
-        LayerRecipe("upper17", "Upper-tier councils with social care duties (2017): 152", "lookup_lsoa11_utla17",
-                    "UPPER17CD", "UPPER17NM", ("lsoa11", "lookup_lsoa11_utla17", "lookup_lsoa11_ccg17_stp17_lad17")),
-        LayerRecipe("lad13", "Districts (2013), generalised, separately drawn", None, "LAD13CD", "LAD13NM", ("lad13",)),
+        LayerRecipe("lsoa11", "LSOAs (December 2011)", "December 2011", 32_844, "small_areas", "LSOA11CD", "LSOA11NM"),
+        LayerRecipe("msoa11", "MSOAs (December 2011)", "December 2011", 6_791, "lookup", "MSOA11CD", "MSOA11NM",
+                    "lookup_lsoa11_msoa11"),
+        LayerRecipe("lad11", "Districts rebuilt from LSOAs (2011 codes)", "December 2011", 326, "lsoa_parent", "LAD11CD"),
+        _lookup("ccg16", "CCGs (April 2016)", "April 2016", 209, _L16, "CCG16"),
+        _lookup("lad16", "Districts (April 2016)", "April 2016", 326, _L16, "LAD16"),
+        _lookup("ccg17", "CCGs (April 2017)", "April 2017", 207, _L17, "CCG17"),
+        _lookup("stp17", "STP footprints (April 2017)", "April 2017", 44, _L17, "STP17"),
+        _lookup("lad17", "Lower-tier authorities / districts (2017)", "April 2017", 326, _L17, "LAD17"),
+        _upper("17", "2017", 152, _L17, "lookup_ltla17_utla17"),
+        _lookup("ccg18", "CCGs (April 2018)", "April 2018", 195, _L18, "CCG18"),
+        _lookup("stp18", "STP footprints (April 2018)", "April 2018", 42, _L18, "STP18"),
+        _lookup("lad18", "Districts (April 2018)", "April 2018", 326, _L18, "LAD18",
+                note="the same district codes as 2017 on every LSOA"),
+        _upper("18", "April 2018", 152, _L18, "lookup_ltla17_utla17", "17",
+               note="no 2018 tier lookup is published here; the 2018 districts have the 2017 codes on every LSOA, "
+               "so the December 2017 tier lookup applies"),
+        _lookup("ccg19", "CCGs (April 2019)", "April 2019", 191, _L19, "CCG19"),
+        LayerRecipe("stp19", "STP footprints (April 2019)", "April 2019", 42, "via", "STP19CD", "STP19NM", _L19,
+                    "lookup_ccg19_stp19", ("CCG19CD", "CCG19CD"), note="LSOA → CCG (April 2019) → STP"),
+        _lookup("lad19", "Districts (April 2019)", "April 2019", 317, _L19, "LAD19"),
+        _upper("19", "April 2019", 151, _L19, "lookup_ltla19_utla19"),
+        _lookup("ccg20", "CCGs (April 2020)", "April 2020", 135, _L20, "CCG20"),
+        LayerRecipe("stp20", "STP footprints (April 2020)", "April 2020", 42, "via", "STP20CD", "STP20NM", _L20,
+                    "lookup_ccg20_stp20", ("CCG20CD", "CCG20CD"), note="LSOA → CCG (April 2020) → STP"),
+        _lookup("lad20", "Districts (April 2020)", "April 2020", 314, _L20, "LAD20"),
+        _upper("20", "April 2020", 151, _L20, "lookup_ltla20_utla20"),
+        _lookup("ccg21", "CCGs (April 2021)", "April 2021", 106, _L21, "CCG21"),
+        _lookup("stp21", "STP footprints (April 2021)", "April 2021", 42, _L21, "STP21"),
+        _lookup("lad21", "Districts (April 2021)", "April 2021", 309, _L21, "LAD21"),
+        _upper("21", "April 2021", 152, _L21, "lookup_ltla21_utla21"),
+        LayerRecipe("upper22", "Upper-tier councils with social care duties (2022)", "April 2022", 152, "upper",
+                    "UTLA21CD", "UTLA21NM", alias_of="upper21",
+                    note="the 2021 councils: no upper-tier council changed between April 2021 and 2022"),
+        _lookup("sicbl22", "Sub-ICB locations (July 2022)", "July 2022", 106, _L22, "SICBL22"),
+        _lookup("icb22", "Integrated Care Boards (July 2022)", "July 2022", 42, _L22, "ICB22"),
+        _lookup("lad22", "Districts (2022)", "July 2022", 309, _L22, "LAD22",
+                note="the same district codes as 2021 on every LSOA"),
+        LayerRecipe("sicbl24", "Sub-ICB locations (April 2024)", "April 2024", 106, "via", "SICBL24CD", "SICBL24NM",
+                    _TO21, _L24, ("LSOA21CD", "LSOA21CD"),
+                    note=_ON_2021_LSOAS + "; in the ONS files two 2011 LSOAs (Gateshead 024C, Welwyn Hatfield 014C) "
+                    "do, so this layer is not a union of whole 2011 LSOAs"),
+        LayerRecipe("icb24", "Integrated Care Boards (April 2024)", "April 2024", 42, "via", "ICB24CD", "ICB24NM",
+                    _TO21, _L24, ("LSOA21CD", "LSOA21CD"), note=_ON_2021_LSOAS),
+        LayerRecipe("lad13", "Districts (2013), generalised, separately drawn", "2013", 326, "file", "LAD13CD",
+                    "LAD13NM", "lad13", note="not built from LSOAs: overlays with it use geometry"),
     ]
 }
 
 POPULATION = "population_lsoa11_mid2019"
+CENTROIDS = "lsoa11_pwc_england"
+
+
+def layer_recipe(name: str) -> LayerRecipe:
+    """The recipe of a catalogue layer, or a one-line error listing the known names (closest first)."""
+    if name in LAYERS:
+        return LAYERS[name]
+    raise CotermError(f"{name!r}: {unknown_layer_hint(name)}")
+
+
+def unknown_layer_hint(name: str) -> str:
+    """'not a catalogue layer; did you mean …? known layers: …' for a name not in the catalogue."""
+    close = difflib.get_close_matches(name.lower(), list(LAYERS), n=4, cutoff=0.5)
+    rest = [n for n in LAYERS if n not in close]
+    guess = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"not a catalogue layer; {guess}known layers: {', '.join(close + rest)}"
+
+
+def catalogue_table() -> pd.DataFrame:
+    """One row per catalogue layer: name, title, vintage, source datasets, expected units, alias, note."""
+    return pd.DataFrame([
+        {"name": r.name, "title": r.title, "vintage": r.vintage, "sources": ", ".join(r.sources),
+         "units": r.units, "alias": r.alias_of or "", "note": r.note}
+        for r in LAYERS.values()
+    ])
 
 
 def default_cache_root() -> Path:

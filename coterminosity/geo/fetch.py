@@ -50,6 +50,9 @@ MANUAL: dict[str, str] = {
         "tool cannot convert; download it from {url}, make a CSV with columns {fields} "
         "(England LSOAs, totals and the three age bands) and save it as {path}"
     ),
+    **{name: ("it is not published in this form (the catalogue's file is joined, converted or derived from the "
+              "publisher's data); get the source from {url}, make a CSV with columns {fields} and save it as {path}")
+       for name, ds in DATASETS.items() if ds.service == "manual"},
 }
 
 

@@ -83,9 +83,11 @@ class Layer:
 class Population:
     """Population points: one point per small area (``code``, ``population``, ``geometry``).
 
-    The point stands for every resident of its small area. The ONS files here carry no
-    population-weighted centroids, so catalogue populations use a point guaranteed inside
-    each LSOA polygon (``representative_point``) and say so in ``notes``.
+    The point stands for every resident of its small area. Catalogue populations sit at the ONS
+    population-weighted centroids of the LSOAs; where a centroid falls just outside its generalised
+    polygon (358 of 32,844, all within 56 m), or the data folder has no centroids, at a point inside
+    the polygon instead, so a geometry overlay counts everyone in their own LSOA, as overlays of
+    catalogue layers (by LSOA code) do. ``notes`` say which points were used.
     """
 
     points: gpd.GeoDataFrame

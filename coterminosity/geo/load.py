@@ -1,4 +1,4 @@
-"""Turn a catalogue name (``stp17``, ``upper17`` …) or a file path into a :class:`Layer`.
+"""Turn a catalogue name (``stp17``, ``icb22``, ``upper21`` …) or a file path into a :class:`Layer`.
 
 Catalogue layers are built from the LSOA polygons and ONS lookups on first use and cached
 as GeoParquet (see :mod:`coterminosity.geo.cache`), with their LSOA membership beside them.
@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import CotermError
 from .build import build_layer
 from .cache import cache_file, read_cached, read_notes, write_cached, write_notes
-from .catalogue import LAYERS, dataset_path
+from .catalogue import LAYERS, dataset_path, layer_recipe, unknown_layer_hint
 from .layer import Layer
 from .lookups import named_membership
 from .members import attach_members
@@ -29,12 +29,18 @@ def is_catalogue_name(spec: str) -> bool:
 
 def named_layer(name: str, data_dir=None) -> Layer:
     """A catalogue layer: LSOAs dissolved by their lookup membership (built once, then cached)."""
-    recipe = LAYERS[name]
-    if name == "lsoa11":
+    recipe = layer_recipe(name)
+    if recipe.alias_of:
+        layer = named_layer(recipe.alias_of, data_dir)
+        layer.label = name
+        layer.source = f"catalogue {name} (= {recipe.alias_of})"
+        layer.notes = [*layer.notes, f"{name} is {recipe.alias_of}: {recipe.note}"]
+        return layer
+    if recipe.how == "small_areas":
         return small_area_layer(data_dir)
-    if name == "lad13":
+    if recipe.how == "file":
         return _file_layer(name, data_dir)
-    cache = cache_file(f"layer-{name}", recipe.needs, data_dir)
+    cache = cache_file(f"layer-{name}", recipe.sources, data_dir)
     members_file = cache.with_suffix(".members.parquet")
     frame = read_cached(cache, geo=True)
     if frame is not None:
@@ -51,20 +57,32 @@ def named_layer(name: str, data_dir=None) -> Layer:
     log.info("building %s (%s) from %s LSOAs …", name, recipe.title, f"{len(fine):,}")
     layer = build_layer(fine, membership, name, coverage=True)
     layer.source = f"catalogue {name}"
+    layer.notes += _recipe_notes(name, len(layer))
     write_cached(layer.frame, cache)
     write_notes(cache, layer.notes)
     return layer
 
 
+def _recipe_notes(name: str, units: int) -> list[str]:
+    """The recipe's own note, and a warning when the unit count differs from the published one."""
+    recipe = LAYERS[name]
+    notes = [f"{name}: {recipe.note}"] if recipe.note else []
+    if recipe.units is not None and units != recipe.units:
+        notes.append(f"{name}: {units:,} units where the published {recipe.title} has {recipe.units:,}; "
+                     f"check the lookup files ({', '.join(recipe.sources[1:])}) are the catalogue's")
+    return notes
+
+
 def _file_layer(name: str, data_dir=None) -> Layer:
     """A catalogue layer drawn separately (not from LSOAs), read from its file and cached."""
     recipe = LAYERS[name]
-    cache = cache_file(f"layer-{name}", recipe.needs, data_dir)
+    cache = cache_file(f"layer-{name}", recipe.sources, data_dir)
     frame = read_cached(cache, geo=True)
     if frame is not None:
         return Layer(frame, label=name, notes=read_notes(cache), source=f"catalogue {name}")
-    layer = read_layer(dataset_path(recipe.needs[0], data_dir), code_col=recipe.code_col, name_col=recipe.name_col,
+    layer = read_layer(dataset_path(recipe.lookup, data_dir), code_col=recipe.code_col, name_col=recipe.name_col,
                        label=name)
+    layer.notes += _recipe_notes(name, len(layer))
     write_cached(layer.frame, cache)
     write_notes(cache, layer.notes)
     return layer
@@ -83,6 +101,6 @@ def load_layer(
     if is_catalogue_name(spec) and not Path(spec).exists():
         return named_layer(spec, data_dir)
     if not Path(spec).suffix and not Path(spec).exists():
-        raise CotermError(f"{spec!r}: not a catalogue layer ({', '.join(LAYERS)}) and no such file")
+        raise CotermError(f"{spec!r}: no such file and {unknown_layer_hint(spec)}")
     # Files written with their LSOA membership (e.g. catchments) overlay exactly with the catalogue.
     return attach_members(read_layer(spec, code_col=code_col, name_col=name_col, layer=layer, crs=crs), data_dir)

@@ -1,5 +1,7 @@
 """Population: the catalogue's mid-2019 LSOA counts, or a user's file of points or code → count.
 
+LSOA counts are placed at the ONS population-weighted centroids when the data folder has them.
+
 Every result is a :class:`Population` of points; the counts are checked (≥ 0, one row per small
 area, known codes) with a one-line error naming the first bad row.
 """
@@ -11,22 +13,79 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from ..errors import InputError
-from .catalogue import POPULATION, dataset_path
+from ..errors import CotermError, InputError
+from .cache import cache_file, read_cached, write_cached
+from .catalogue import CENTROIDS, DATASETS, POPULATION, dataset_path
 from .layer import BNG, Layer, Population
 from .read import read_frame, read_table, row_names
-from .smallareas import SMALL_AREAS, small_area_table
+from .smallareas import SMALL_AREAS, small_area_polygons, small_area_table
+
+
+def lsoa_points(data_dir=None) -> tuple[pd.DataFrame, list[str]]:
+    """Where each LSOA's people are placed (code, x, y in EPSG:27700), and a note saying how.
+
+    The ONS population-weighted centroids when the data folder has them, except where one falls
+    outside its generalised polygon (measured once and cached), else a point inside each polygon.
+    """
+    try:
+        path = dataset_path(CENTROIDS, data_dir)
+    except CotermError:
+        return small_area_table(data_dir)[["code", "x", "y"]], [
+            "population points: a point inside each LSOA polygon (shapely point_on_surface); no population-weighted "
+            f"centroids in the data folder ({DATASETS[CENTROIDS].filename})"]
+    cache = cache_file("lsoa11-centroids", ("lsoa11", CENTROIDS), data_dir)
+    points = read_cached(cache, geo=False)
+    if points is None:
+        points = _centroids(path, data_dir)
+        write_cached(points, cache)
+    # A centroid outside its generalised polygon lies in a neighbour (or the sea): a geometry overlay
+    # would count those people in the wrong LSOA, so they move to a point inside their own polygon.
+    outside = points["outside_m"].to_numpy() > 0
+    inside = small_area_table(data_dir).set_index("code").reindex(points["code"])
+    points.loc[outside, "x"] = inside["x"].to_numpy()[outside]
+    points.loc[outside, "y"] = inside["y"].to_numpy()[outside]
+    note = (f"population points: ONS population-weighted centroids (December 2011, {path.name}); "
+            f"{int(outside.sum()):,} of them fall just outside their generalised LSOA polygon (all within "
+            f"{np.ceil(points['outside_m'].max()):.0f} m) and are replaced by a point inside it (shapely "
+            "point_on_surface), so geometry overlays count those people in their own LSOA as membership overlays do")
+    return points[["code", "x", "y"]], [note]
+
+
+def _centroids(path: Path, data_dir) -> pd.DataFrame:
+    """The centroid file checked against the LSOA polygons, with each point's distance outside its polygon."""
+    table = read_table(path)
+    for col in DATASETS[CENTROIDS].fields:
+        if col not in table.columns:
+            raise InputError(f"{path}: no column {col!r}; expected the ONS LSOA population-weighted centroids")
+    polys, _ = small_area_polygons(data_dir)
+    codes = table["LSOA11CD"].astype(str)
+    for what, found in (("not among the LSOA polygons", codes[~codes.isin(set(polys["code"]))]),
+                        ("listed twice", codes[codes.duplicated()]),
+                        ("without a centroid", polys["code"][~polys["code"].isin(set(codes))])):
+        if len(found):
+            raise InputError(f"{path}: {len(found):,} LSOAs {what} (e.g. {found.iloc[0]}); the centroids must be "
+                             "the England LSOAs (December 2011), one row each")
+    x = pd.to_numeric(table["easting"], errors="coerce")
+    y = pd.to_numeric(table["northing"], errors="coerce")
+    if x.isna().any() or y.isna().any():
+        bad = int(np.flatnonzero((x.isna() | y.isna()).to_numpy())[0])
+        raise InputError(f"{path}: {row_names(path, table, [bad])[0]}: easting/northing is not a number; fix it")
+    points = pd.DataFrame({"code": codes.to_numpy(), "x": x.to_numpy(), "y": y.to_numpy()})
+    geoms = polys.set_index("code").geometry.reindex(points["code"]).to_numpy()
+    points["outside_m"] = shapely.distance(geoms, shapely.points(points["x"], points["y"]))
+    return points
 
 
 def catalogue_population(data_dir=None) -> Population:
-    """Mid-2019 LSOA populations placed at a point inside each LSOA polygon."""
-    table = small_area_table(data_dir)
+    """Mid-2019 LSOA populations placed at the ONS population-weighted centroids (see :func:`lsoa_points`)."""
     path = dataset_path(POPULATION, data_dir)
     pop = read_table(path)
     if "LSOA11CD" not in pop.columns or "population" not in pop.columns:
         raise InputError(f"{path}: expected columns LSOA11CD and population")
-    return population_from_table(pop, "LSOA11CD", "population", table, str(path), label="mid-2019 population")
+    return population_from_table(pop, "LSOA11CD", "population", str(path), label="mid-2019 population",
+                                 data_dir=data_dir)
 
 
 def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | Path,
@@ -55,15 +114,14 @@ def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | 
     return pd.Series(counts.to_numpy(), index=codes.to_numpy())
 
 
-def population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, table: pd.DataFrame, where: str,
-                          label: str) -> Population:
-    """Counts per LSOA code placed at each LSOA's point; codes checked against ``table``."""
+def population_from_table(pop: pd.DataFrame, code_col: str, pop_col: str, where: str, label: str,
+                          data_dir=None) -> Population:
+    """Counts per 2011 LSOA code placed at each LSOA's point (:func:`lsoa_points`); codes checked."""
+    table, notes = lsoa_points(data_dir)
     counts = checked_counts(pop, code_col, pop_col, where, known=table["code"], what="2011 LSOAs")
     joined = pd.DataFrame({"code": counts.index, "population": counts.to_numpy()})
-    joined = joined.merge(table[["code", "x", "y"]], on="code", how="left")
+    joined = joined.merge(table, on="code", how="left")
     lacking = len(table) - len(joined)
-    notes = ["population points: a point inside each LSOA polygon (shapely point_on_surface); "
-             "no population-weighted centroids in the data folder"]
     if lacking:
         notes.append(f"{lacking} LSOAs have no population row; counted as 0")
     points = gpd.GeoDataFrame(joined[["code", "population"]], geometry=gpd.points_from_xy(joined["x"], joined["y"]),
@@ -82,7 +140,7 @@ def load_population(
     """Population points from the catalogue (``spec`` None/"pop19") or a file.
 
     A file with point geometry (or coordinate columns) is used as is; a plain table of
-    small-area code → count is joined to the catalogue LSOAs' interior points.
+    small-area code → count is placed at the catalogue LSOAs' points (:func:`lsoa_points`).
     """
     if spec in (None, "", "pop19", POPULATION):
         return catalogue_population(data_dir)
@@ -97,8 +155,7 @@ def load_population(
             raise InputError(f"{path}: no column {pop_col!r}; name the count column with --pop-col")
         coords = {c.lower() for c in table.columns} & {"x", "y", "easting", "northing", "lon", "lat", "longitude", "latitude", "wkt"}
         if not coords:
-            return population_from_table(table, code_col, pop_col, small_area_table(data_dir), str(path),
-                                          label=path.stem)
+            return population_from_table(table, code_col, pop_col, str(path), label=path.stem, data_dir=data_dir)
     frame = read_frame(path)
     from .crs import to_bng  # local: only point files need it
 
