@@ -93,7 +93,8 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
     p, q = f"a_in_b_{by}", f"b_in_a_{by}"
     real = table.real()
     real = real[real[col] > 0].copy()
-    b_total = real["b_code"].map(table.b_units.set_index("code")[col])
+    # astype: with no pairs left (layers meeting only in slivers) map() gives an empty text Series
+    b_total = real["b_code"].map(table.b_units.set_index("code")[col]).astype(float)
     real["wrong"] = np.minimum(real[col], b_total - real[col]).clip(lower=0)
     real.loc[real[p] >= threshold, "wrong"] = 0.0  # A nested in B: B's line does not cut A
     divided = set(split_units(table, by, threshold)["code"])

@@ -797,3 +797,26 @@ def test_cache_entry_that_cannot_be_written_is_built_once_per_process(tmp_path):
         assert cache.read_cached(path, geo=True)["code"].tolist() == ["a", "b"]
     finally:
         cache._unwritable.pop(str(path), None)
+
+
+# ---------------------------------------------------------------- layers meeting only in slivers
+
+
+@pytest.mark.parametrize("command", ["overlay", "summary", "map"])
+def test_layers_meeting_only_in_slivers_are_reported_not_a_crash(tmp_path, capsys, command):
+    a = geojson(tmp_path / "a.geojson", [feature("a1", "A one", poly(square(0, 0, 100))),
+                                          feature("a2", "A two", poly(square(0, 100, 100)))])
+    # B starts 5 cm inside A's east edge: every piece is a 5 m² sliver, set aside, so no pair is left.
+    b = geojson(tmp_path / "b.geojson", [feature("b1", "B one", poly(square(99.95, 0, 100))),
+                                          feature("b2", "B two", poly(square(99.95, 100, 100)))])
+    out = tmp_path / ("map.html" if command == "map" else "report.json")
+    argv = [command, a, b] if command == "overlay" else [command, a, "--against", b]
+    if command != "map":
+        argv += ["--format", "json"]
+    code, _, err = run(capsys, *argv, "-o", out)
+    assert code == 0, err
+    if command == "overlay":
+        rows = json.loads(out.read_text())["rows"]
+        assert [(r["code"], r["class"], r["touches"]) for r in rows] == [("a1", "uncovered", 0), ("a2", "uncovered", 0)]
+    else:
+        assert out.stat().st_size > 0
