@@ -17,8 +17,9 @@ class Layer:
     """A boundary layer in EPSG:27700 with ``code``, ``name`` and ``geometry`` columns.
 
     ``members`` is the small-area membership (``small_code`` → ``code``) when the layer is
-    a union of whole small areas (every 2016/17 health and council layer is a union of whole
-    LSOAs); overlays between layers built from the same ``small_areas`` then need no geometry.
+    a union of whole small areas (every catalogue health and council layer from 2016 to 2024 is
+    a union of whole LSOAs); overlays between layers built from the same ``small_areas`` then
+    need no geometry.
     ``blocks`` holds the small areas' own areas, so that exact overlay needs no geometry.
     ``notes`` records what was assumed or repaired on the way in.
     """
