@@ -98,6 +98,10 @@ def load_layer(
     crs: str | None = None,
 ) -> Layer:
     """A Layer from a catalogue name (built and cached on first use) or from a file path."""
+    if spec == "trust22" and not Path(spec).exists():  # the acute trusts' catchment polygons
+        from .trusts import trust_layer
+
+        return trust_layer(data_dir)
     if is_catalogue_name(spec) and not Path(spec).exists():
         return named_layer(spec, data_dir)
     if not Path(spec).suffix and not Path(spec).exists():
