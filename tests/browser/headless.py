@@ -48,11 +48,14 @@ class PageLog:
 class Browser:
     """One headless Chromium process driven over a DevTools pipe; use as a context manager."""
 
-    def __init__(self, width: int = 1000, height: int = 800, offline: bool = True, binary: str | None = None):
+    def __init__(self, width: int = 1000, height: int = 800, offline: bool = True, binary: str | None = None,
+                 allow: tuple[str, ...] = ()):
+        """``offline`` blocks every http(s)/ws request except URLs starting with one of ``allow``
+        (a local test server on 127.0.0.1)."""
         self.binary = binary or find_chromium()
         if self.binary is None:
             raise RuntimeError("chromium not found (Debian: apt-get install chromium)")
-        self.width, self.height, self.offline = width, height, offline
+        self.width, self.height, self.offline, self.allow = width, height, offline, tuple(allow)
         self.log = PageLog()
         self._id = 0
         self._buffer = b""
@@ -75,7 +78,7 @@ class Browser:
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
                 "--hide-scrollbars", f"--user-data-dir={self._profile}", f"--window-size={self.width},{self.height}"]
         if self.offline:
-            args.append("--host-resolver-rules=MAP * ~NOTFOUND")
+            args.append("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
         self._proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{child_r} 4>&{child_w}', "bash", *args, "about:blank"],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       pass_fds=(child_r, child_w))
@@ -84,7 +87,7 @@ class Browser:
         targets = self.call("Target.getTargets")["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
         self._session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
-        for domain in ("Page.enable", "Runtime.enable", "Network.enable"):
+        for domain in ("Page.enable", "Runtime.enable", "Network.enable", "Log.enable"):
             self.send(domain)
         self.send("Emulation.setDeviceMetricsOverride", width=self.width, height=self.height, deviceScaleFactor=1,
                   mobile=False)
@@ -144,8 +147,13 @@ class Browser:
         elif method == "Network.requestWillBeSent":
             self.log.requests.append(params.get("request", {}).get("url", ""))
         elif method == "Fetch.requestPaused":
-            self.log.blocked.append(params.get("request", {}).get("url", ""))
-            self.send("Fetch.failRequest", requestId=params["requestId"], errorReason="InternetDisconnected", wait=False)
+            url = params.get("request", {}).get("url", "")
+            if self.allow and url.startswith(self.allow):
+                self.send("Fetch.continueRequest", requestId=params["requestId"], wait=False)
+            else:
+                self.log.blocked.append(url)
+                self.send("Fetch.failRequest", requestId=params["requestId"], errorReason="InternetDisconnected",
+                          wait=False)
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             self.log.console.append((entry.get("level", ""), entry.get("text", "")))
@@ -191,10 +199,10 @@ class Browser:
     # ------------------------------------------------------------ page actions
 
     def open(self, path: str | Path, settle: float = 1.0, timeout: float = 60) -> PageLog:
-        """Load a local file and wait for its load event (then ``settle`` seconds)."""
+        """Load a local file (or an http:// URL) and wait for its load event (then ``settle`` seconds)."""
         self.log = PageLog()
         self._events = []
-        url = Path(path).resolve().as_uri()
+        url = str(path) if str(path).startswith(("http://", "https://")) else Path(path).resolve().as_uri()
         self.send("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
         while not any(e.get("method") == "Page.loadEventFired" for e in self._events):

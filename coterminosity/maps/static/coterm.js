@@ -190,16 +190,27 @@ function cotermControl(map, position, className, build) {
   return control.addTo(map);
 }
 
-function cotermLegend(map, legend) {
+function cotermLegend(map, legend, collapsed) {
+  // The legend; its heading is a button that folds it away (folded from the start on small maps).
   return cotermControl(map, 'bottomright', 'coterm-box coterm-legend', function (div) {
-    div.appendChild(cotermEl('h4', null, legend.title));
+    var head = cotermEl('button', 'coterm-legend-toggle', legend.title);
+    head.type = 'button';
+    var body = cotermEl('div', 'coterm-legend-body');
+    function set(folded) {
+      div.classList.toggle('coterm-folded', folded);
+      head.setAttribute('aria-expanded', folded ? 'false' : 'true');
+    }
+    head.addEventListener('click', function (e) { L.DomEvent.stop(e); set(!div.classList.contains('coterm-folded')); });
+    div.appendChild(head);
+    div.appendChild(body);
     legend.entries.forEach(function (entry) {
       var line = cotermEl('div', 'coterm-entry');
       line.appendChild(cotermSwatch(entry));
       line.appendChild(cotermEl('span', null, entry.label));
-      div.appendChild(line);
+      body.appendChild(line);
     });
-    legend.notes.forEach(function (note) { div.appendChild(cotermEl('p', 'coterm-note', note)); });
+    legend.notes.forEach(function (note) { body.appendChild(cotermEl('p', 'coterm-note', note)); });
+    set(!!collapsed);
   });
 }
 
@@ -298,7 +309,8 @@ function cotermSetup(map, spec, id) {
     cotermControl(map, 'topleft', 'coterm-box coterm-title', function (div) { div.textContent = spec.title; });
   }
   if (spec.search) cotermSearch(map, spec.search);
-  cotermLegend(map, spec.legend);
+  var small = container.clientWidth < (spec.collapseBelow || 640) || container.clientHeight < 500;
+  cotermLegend(map, spec.legend, small);
   var overlays = {};
   (map.cotermLayers || []).forEach(function (group) {
     if (group.cotermOptions.control) overlays[cotermEscape(group.cotermOptions.label)] = group;
@@ -311,7 +323,6 @@ function cotermSetup(map, spec, id) {
       overlays[cotermEscape(spec.labelName)] = labels;
     }
   });
-  var small = container.clientWidth < (spec.collapseBelow || 640) || container.clientHeight < 420;
   L.control.layers(null, overlays, {collapsed: small, position: 'topright'}).addTo(map);
   map.on('click', function (e) { cotermReport(map, e.latlng); });
   var bounds = L.latLngBounds(spec.bounds);
