@@ -263,3 +263,23 @@ def test_trusts_that_absorbed_others_are_named_and_can_be_added():
     assert added["RAJ"] == 308_331 + 348_229 + 417_919
     assert added["R0A"] == 1_110_826 and added["RM3"] == 286_622 and added["RH8"] == 438_966
     assert added.sum() - plain.populations["population"].sum() == 348_229 + 417_919 + 231_863 + 287_652 + 144_277 + 529_060
+
+
+def test_cli_user_share_file_json_and_matrix(data_dir, tmp_path, independent, capsys):
+    """A user's file with the published columns reads like trust22; JSON carries the overall and
+    least-contained figures; the ICB × ICB matrix adds up to the same flow."""
+    path = tmp_path / "my_shares.csv"
+    path.write_text((data_dir / "trust22_catchment_shares_ltla21.csv").read_text())
+    out = tmp_path / "c.json"
+    assert main(["-q", "containment", str(path), "--footprints", "icb22", "--format", "json", "-o", str(out)]) == 0
+    import json
+
+    meta = json.loads(out.read_text())["meta"]
+    want = independent["table"]
+    assert meta["overall_containment"] == pytest.approx(want.loc["E92000001", "containment_share"], rel=1e-12)
+    assert meta["least_contained"][0]["code"] == "E54000038"
+    assert main(["-q", "containment", "trust22", "--footprints", "icb22", "--matrix", "--format", "csv"]) == 0
+    matrix = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert matrix["count"].sum() == pytest.approx(want.loc["E92000001", "residents_flow"])
+    diagonal = matrix[matrix["origin_code"] == matrix["dest_code"]].set_index("origin_code")["count"]
+    assert np.allclose(diagonal.sort_index(), want["retained"].drop("E92000001").sort_index())
