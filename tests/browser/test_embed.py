@@ -12,10 +12,10 @@ import http.server
 import threading
 
 import pytest
+from headless import Browser, find_chromium
 
 from coterminosity.maps import build_map
 from coterminosity.maps.render import render
-from headless import Browser, find_chromium
 
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="chromium not installed (apt-get install chromium)")
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -177,4 +177,5 @@ def test_the_same_fragment_twice(fragment_map, tmp_path, browser):
     for key in keys:
         assert counts(browser, key) == EXPECTED
     # Each map lives in its own container.
-    assert browser.evaluate("window.cotermMaps[%r].container !== window.cotermMaps[%r].container" % tuple(keys))
+    first, second = keys
+    assert browser.evaluate(f"window.cotermMaps[{first!r}].container !== window.cotermMaps[{second!r}].container")
