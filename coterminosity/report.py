@@ -26,15 +26,17 @@ def printable(text: str) -> str:
 
 
 def _plain(value):
-    """A JSON-safe Python value (numpy scalars, NaN → null)."""
+    """A JSON-safe Python value (numpy scalars; NaN and ±infinity → null, which JSON can hold)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (list, tuple)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     if value is None or value is pd.NA:
         return None
     return value
@@ -124,7 +126,7 @@ def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
     if fmt == "json":
         rows = [{c: _plain(v) for c, v in zip(frame.columns, row)} for row in frame.itertuples(index=False, name=None)]
         doc = {"meta": {k: _plain(v) for k, v in (meta or {}).items()}, "rows": rows}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if fmt == "markdown":
         parts = [f"- {_md_text(h)}" for h in header] + ([""] if header else []) + [render_markdown(frame)]
         if footer:

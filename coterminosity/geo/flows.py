@@ -19,6 +19,7 @@ from ..errors import InputError
 from .crs import to_bng
 from .io import atomic_write
 from .layer import Layer
+from .numbers import finite_total, to_counts
 from .read import read_frame, read_table, row_numbers
 
 # NHS Digital "Patients Registered at a GP Practice", LSOA file (gp-reg-pat-prac-lsoa-all.csv).
@@ -168,7 +169,7 @@ def read_flows(
             listed = ", ".join(f"{row_word} {r}" for r in empty["row"].head(MAX_NAMED))
             raise InputError(f"{p}: {len(empty):,} rows have no {flag} code in column {col!r} ({listed}); "
                              "fill them in or remove them")
-    counts = pd.to_numeric(frame["raw"].str.replace(",", "", regex=False).str.strip(), errors="coerce")
+    counts = to_counts(frame["raw"])  # thousands only as 1,234: "2,5" is not 25
     bad = frame[counts.isna().to_numpy() | ~np.isfinite(counts.fillna(0).to_numpy()) | (counts < 0).fillna(False).to_numpy()]
     if len(bad):
         listed = ", ".join(f"{row_word} {r.row} ({'empty' if pd.isna(r.raw) else repr(r.raw)})"
@@ -177,6 +178,7 @@ def read_flows(
         raise InputError(f"{p}: count column {c!r} must be a number ≥ 0, but {len(bad):,} rows are not: {listed}{more}; "
                          "fix or remove those rows")
     frame["count"] = counts.astype(float).to_numpy()
+    finite_total(frame["count"], str(p))
     frame = frame.drop(columns="raw")
     repeated = frame[frame.duplicated(["origin", "dest"], keep="first")]
     if len(repeated):

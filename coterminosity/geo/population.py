@@ -19,6 +19,7 @@ from ..errors import CotermError, InputError
 from .cache import cache_file, read_cached, write_cached
 from .catalogue import CENTROIDS, DATASETS, POPULATION, dataset_path
 from .layer import BNG, Layer, Population
+from .numbers import finite_total, to_counts
 from .read import read_frame, read_table, row_names
 from .smallareas import SMALL_AREAS, small_area_polygons, small_area_table
 
@@ -41,16 +42,22 @@ def lsoa_points(data_dir=None) -> tuple[pd.DataFrame, list[str]]:
         points = _centroids(path, data_dir)
         write_cached(points, cache)
     # A centroid outside its generalised polygon lies in a neighbour (or the sea): a geometry overlay
-    # would count those people in the wrong LSOA, so they move to a point inside their own polygon.
-    outside = points["outside_m"].to_numpy() > 0
-    inside = small_area_table(data_dir).set_index("code").reindex(points["code"])
-    points.loc[outside, "x"] = inside["x"].to_numpy()[outside]
-    points.loc[outside, "y"] = inside["y"].to_numpy()[outside]
+    # would count those people in the wrong LSOA, so they sit at a point inside their own polygon,
+    # as do LSOAs outside England (no centroid in the England file).
+    table = small_area_table(data_dir)[["code", "x", "y"]]
+    good = points[points["outside_m"] == 0].set_index("code")
+    at_centroid = table["code"].isin(good.index).to_numpy()
+    table.loc[at_centroid, "x"] = good["x"].reindex(table["code"][at_centroid]).to_numpy()
+    table.loc[at_centroid, "y"] = good["y"].reindex(table["code"][at_centroid]).to_numpy()
+    outside = int((points["outside_m"] > 0).sum())
     note = (f"population points: ONS population-weighted centroids (December 2011, {path.name}); "
-            f"{int(outside.sum()):,} of them fall just outside their generalised LSOA polygon (all within "
+            f"{outside:,} of them fall just outside their generalised LSOA polygon (all within "
             f"{np.ceil(points['outside_m'].max()):.0f} m) and are replaced by a point inside it (shapely "
             "point_on_surface), so geometry overlays count those people in their own LSOA as membership overlays do")
-    return points[["code", "x", "y"]], [note]
+    elsewhere = len(table) - len(points)
+    if elsewhere:
+        note += f"; {elsewhere:,} LSOAs outside England have no centroid and sit at a point inside their polygon"
+    return table, [note]
 
 
 def _centroids(path: Path, data_dir) -> pd.DataFrame:
@@ -63,7 +70,8 @@ def _centroids(path: Path, data_dir) -> pd.DataFrame:
     codes = table["LSOA11CD"].astype(str)
     for what, found in (("not among the LSOA polygons", codes[~codes.isin(set(polys["code"]))]),
                         ("listed twice", codes[codes.duplicated()]),
-                        ("without a centroid", polys["code"][~polys["code"].isin(set(codes))])):
+                        ("without a centroid", polys["code"][polys["code"].str.startswith("E")
+                                                             & ~polys["code"].isin(set(codes))])):
         if len(found):
             raise InputError(f"{path}: {len(found):,} LSOAs {what} (e.g. {found.iloc[0]}); the centroids must be "
                              "the England LSOAs (December 2011), one row each")
@@ -98,7 +106,7 @@ def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | 
         if col not in pop.columns:
             raise InputError(f"{where}: no column {col!r} (name it with {flag}); columns present: "
                              f"{', '.join(map(str, pop.columns[:12]))}")
-    counts = pd.to_numeric(pop[pop_col], errors="coerce")
+    counts = to_counts(pop[pop_col])
     codes = pop[code_col].astype(str)
     for bad, problem in (
         (counts.isna().to_numpy() | (counts < 0).to_numpy(), f"{pop_col} is not a count ≥ 0"),
@@ -111,6 +119,7 @@ def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | 
             value = pop[pop_col if "count" in problem else code_col].iloc[found[0]]
             raise InputError(f"{where}: {row_names(where, pop, found[:1])[0]}: {value!r} {problem} "
                              f"({len(found)} such rows); fix them")
+    finite_total(counts, str(where))
     return pd.Series(counts.to_numpy(), index=codes.to_numpy())
 
 
@@ -167,7 +176,7 @@ def load_population(
     if not types.eq("Point").all():
         raise InputError(f"{path}: population points must be points; found {', '.join(types.unique().astype(str))}")
     frame, notes = to_bng(frame, str(path), crs=crs, suffix=suffix)
-    counts = pd.to_numeric(frame[pop_col], errors="coerce")
+    counts = to_counts(frame[pop_col])
     bad = np.flatnonzero(counts.isna().to_numpy() | (counts < 0).to_numpy())
     if len(bad):
         raise InputError(f"{path}: feature {bad[0] + 1}: {pop_col} is not a count ≥ 0 ({len(bad)} such); fix them")

@@ -820,3 +820,62 @@ def test_layers_meeting_only_in_slivers_are_reported_not_a_crash(tmp_path, capsy
         assert [(r["code"], r["class"], r["touches"]) for r in rows] == [("a1", "uncovered", 0), ("a2", "uncovered", 0)]
     else:
         assert out.stat().st_size > 0
+
+
+# ---------------------------------------------------------------- counts: one number reader, finite
+
+
+def population_table(*counts) -> pd.DataFrame:
+    return pd.DataFrame({"code": [f"E0100000{i}" for i in range(1, len(counts) + 1)], "population": list(counts)})
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "-inf", "1e999", "NaN"])
+def test_population_counts_must_be_finite(tmp_path, value):
+    from coterminosity.geo.population import checked_counts
+
+    where = tmp_path / "pop.csv"
+    with pytest.raises(InputError, match=rf"pop.csv: line 3: '{value}' population is not a count ≥ 0 \(1 such rows\)"):
+        checked_counts(population_table("1636", value), "code", "population", where)
+
+
+def test_population_and_flow_counts_read_commas_the_same_way(tmp_path):
+    from coterminosity.geo.flows import read_flows
+    from coterminosity.geo.population import checked_counts
+
+    where = tmp_path / "pop.csv"
+    counts = checked_counts(population_table("1,636", "1,234,567", "12"), "code", "population", where)
+    assert counts.tolist() == [1636.0, 1234567.0, 12.0]
+    with pytest.raises(InputError, match=r"line 2: '2,5' population is not a count"):
+        checked_counts(population_table("2,5"), "code", "population", where)
+    flows = tmp_path / "flows.csv"
+    flows.write_text('LSOA_CODE,PRACTICE_CODE,NUMBER_OF_PATIENTS\nE01000001,P1,"1,636"\nE01000002,P1,"2,5"\n'
+                     'E01000003,P1,"12,34"\n')
+    with pytest.raises(InputError, match=r"2 rows are not: line 3 \('2,5'\), line 4 \('12,34'\)"):
+        read_flows(flows)
+    flows.write_text('LSOA_CODE,PRACTICE_CODE,NUMBER_OF_PATIENTS\nE01000001,P1,"1,636"\nE01000002,P1,12\n')
+    assert read_flows(flows).frame["count"].tolist() == [1636.0, 12.0]
+
+
+def test_flow_counts_whose_total_overflows_are_an_error(tmp_path):
+    from coterminosity.geo.flows import read_flows
+
+    flows = tmp_path / "flows.csv"
+    flows.write_text("LSOA_CODE,PRACTICE_CODE,NUMBER_OF_PATIENTS\nE01000001,P1,1e308\nE01000002,P1,1e308\n")
+    with pytest.raises(InputError, match="add up to more than a number can hold"):
+        read_flows(flows)
+
+
+def test_json_output_never_holds_nan_or_infinity():
+    from coterminosity.report import render
+
+    frame = pd.DataFrame({"code": ["a", "b", "c"], "share": [0.5, float("inf"), float("nan")],
+                          "people": np.array([1.0, -np.inf, 2.0])})
+    text = render(frame, "json", meta={"score": float("nan"), "by": {"x": np.float64("inf"), "y": [1.5, np.nan]}})
+
+    def refuse(token):
+        raise AssertionError(f"{token} in JSON output")
+
+    doc = json.loads(text, parse_constant=refuse)  # strict JSON: no NaN, Infinity, -Infinity
+    assert [r["share"] for r in doc["rows"]] == [0.5, None, None]
+    assert [r["people"] for r in doc["rows"]] == [1.0, None, 2.0]
+    assert doc["meta"] == {"score": None, "by": {"x": None, "y": [1.5, None]}}
