@@ -56,12 +56,20 @@ class Changes:
     successor: dict[str, str]
     method: Literal["membership", "geometry"]
     population: Population | None = None
-    piece_members: pd.DataFrame | None = None  # piece, small_code (membership only)
     pair_members: pd.DataFrame | None = None  # old_code, new_code, small_code (membership only)
     unmatched: dict[str, float] = field(default_factory=dict)  # small areas / people only in one vintage
     notes: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------ summary figures
+
+    @property
+    def piece_members(self) -> pd.DataFrame:
+        """The small areas of each moved piece: ``piece``, ``small_code`` (membership changes only)."""
+        if self.pair_members is None:
+            raise CotermError(f"{self.old.label} → {self.new.label} was compared by geometry: no small areas")
+        keys = self.pieces[["piece", "from_code", "to_code"]].rename(columns={"from_code": "old_code",
+                                                                            "to_code": "new_code"})
+        return keys.merge(self.pair_members, on=["old_code", "new_code"])[["piece", "small_code"]]
 
     def count(self, kind: str) -> int:
         """How many units are classed ``kind`` (rows of the table)."""
@@ -184,10 +192,11 @@ class Changes:
             if fine is None or fine.members is None:
                 raise CotermError(f"the moved pieces of {self.old.label} → {self.new.label} are unions of "
                                   f"{self.old.small_areas} small areas: give that small-area layer to draw them")
-            joined = self.piece_members.merge(fine.frame[["code", "geometry"]].rename(columns={"code": "small_code"}),
-                                              on="small_code")
-            if len(joined) < len(self.piece_members):
-                raise CotermError(f"{fine.label}: {len(self.piece_members) - len(joined)} small areas of the moved "
+            members = self.piece_members
+            joined = members.merge(fine.frame[["code", "geometry"]].rename(columns={"code": "small_code"}),
+                                   on="small_code")
+            if len(joined) < len(members):
+                raise CotermError(f"{fine.label}: {len(members) - len(joined)} small areas of the moved "
                                   "pieces are not in this layer; give the layer the two vintages are built from")
             unions = dissolve_geometries(joined["geometry"].to_numpy(), joined["piece"].to_numpy(), coverage=True)
             geoms = [unions.get(p) for p in self.pieces["piece"]]
@@ -278,8 +287,6 @@ def _by_membership(old: Layer, new: Layer, population: Population | None) -> Cha
     unmatched = {"old_only": float(both["new_code"].isna().sum()), "new_only": float(both["old_code"].isna().sum())}
     result = _classify(old, new, pairs, same, totals_old, totals_new, population, "membership", unmatched, notes)
     result.pair_members = inner[["old_code", "new_code", "small_code"]].reset_index(drop=True)
-    moved = result.pieces[["piece", "from_code", "to_code"]].rename(columns={"from_code": "old_code", "to_code": "new_code"})
-    result.piece_members = moved.merge(result.pair_members, on=["old_code", "new_code"])[["piece", "small_code"]]
     return result
 
 
@@ -335,13 +342,21 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
     split_off = {b: pred[b] for b in pred.index if b not in origin}  # new units split off an old one
     old_names, new_names = old.names(), new.names()
 
-    def amounts(frame: pd.DataFrame, code: str | None) -> tuple[int, float, float]:
-        if code is None or code not in frame.index:
-            return 0, 0.0, 0.0
-        row = frame.loc[code]
-        return int(row["lsoas"]), float(row["people"]), float(row["area_m2"]) / 1e6
+    tot_old, tot_new = totals_old.to_dict("index"), totals_new.to_dict("index")
+    shared = pairs.set_index(["old_code", "new_code"])[list(dict.fromkeys(["people", key]))].to_dict("index")
+    none = {"lsoas": 0, "people": 0.0, "area_m2": 0.0}
 
-    pair_index = pairs.set_index(["old_code", "new_code"])
+    def row(kind: str, a: str | None, b: str | None, detail: str = "") -> dict:
+        o, n = tot_old.get(a, none), tot_new.get(b, none)
+        kept = shared.get((a, b), none)["people"]
+        continuing = kind in ("unchanged", "recoded", "renamed", "grew", "shrank") or detail.startswith("continues")
+        return {"class": kind, "old_code": a or "", "old_name": old_names.get(a, "") if a else "",
+                "new_code": b or "", "new_name": new_names.get(b, "") if b else "",
+                "lsoas_old": int(o["lsoas"]), "lsoas_new": int(n["lsoas"]), "people_old": o["people"],
+                "people_new": n["people"], "people_gained": n["people"] - kept if continuing else 0.0,
+                "people_lost": o["people"] - kept if continuing else 0.0, "area_km2_old": o["area_m2"] / 1e6,
+                "area_km2_new": n["area_m2"] / 1e6, "detail": detail}
+
     rows = []
     for a in old.codes:
         b = successor.get(a)
@@ -358,8 +373,8 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
             elif products:
                 kind, detail = "split", f"continues as {b}; split off: {', '.join(products)}"
             else:
-                gained = totals_new.loc[b, key] - pair_index.loc[(a, b), key]
-                lost = totals_old.loc[a, key] - pair_index.loc[(a, b), key]
+                gained = tot_new[b][key] - shared[(a, b)][key]
+                lost = tot_old[a][key] - shared[(a, b)][key]
                 kind = "grew" if gained >= lost else "shrank"
         elif a in absorbed:
             b = absorbed[a]
@@ -367,8 +382,7 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
         else:  # its largest part went to a new unit split off another old unit: merged with that part
             b = succ[a]
             kind, detail = "merged", f"into {b} (split off {pred[b]})"
-        rows.append(_row(kind, a, old_names[a], b, new_names.get(b, "") if b else "", totals_old, totals_new,
-                         pair_index, amounts, detail))
+        rows.append(row(kind, a, b, detail))
     for b in new.codes:
         if b in origin:
             continue
@@ -376,8 +390,7 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
         kind = "new" if a is None else "split"
         joined = sorted(x for x, y in succ.items() if y == b and x != a and x not in successor)
         detail = f"split off {a}" + (f", with {', '.join(joined)}" if joined else "") if a else ""
-        rows.append(_row(kind, a, old_names.get(a, "") if a else "", b, new_names[b], totals_old, totals_new,
-                         pair_index, amounts, detail))
+        rows.append(row(kind, a, b, detail))
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["_order"] = table["class"].map({k: i for i, k in enumerate(KINDS)})
     table = table.sort_values(["_order", "old_code", "new_code"]).drop(columns="_order").reset_index(drop=True)
@@ -405,13 +418,3 @@ def _classify(old: Layer, new: Layer, pairs: pd.DataFrame, same: np.ndarray, tot
         pieces["share_of_from"] = np.where(whole > 0, moved[key].to_numpy(dtype=float) / whole, 0.0)
     return Changes(old, new, table, pieces, pairs, successor, method, population, unmatched=unmatched, notes=notes)
 
-
-def _row(kind, a, old_name, b, new_name, totals_old, totals_new, pair_index, amounts, detail) -> dict:
-    lo, po, ao = amounts(totals_old, a)
-    ln, pn, an = amounts(totals_new, b)
-    kept = float(pair_index.loc[(a, b), "people"]) if a and b and (a, b) in pair_index.index else 0.0
-    continuing = kind in ("unchanged", "recoded", "renamed", "grew", "shrank") or detail.startswith("continues")
-    return {"class": kind, "old_code": a or "", "old_name": old_name, "new_code": b or "", "new_name": new_name,
-            "lsoas_old": lo, "lsoas_new": ln, "people_old": po, "people_new": pn,
-            "people_gained": pn - kept if continuing else 0.0, "people_lost": po - kept if continuing else 0.0,
-            "area_km2_old": ao, "area_km2_new": an, "detail": detail}
