@@ -1,4 +1,4 @@
-"""Catchments and containment (issue 5) on a two-footprint world worked out by hand, malformed
+"""Catchments and containment on a two-footprint world worked out by hand, malformed
 flow tables, the CLI, and an independent check on the real LSOAs with synthetic flows.
 
 The hand world (EPSG:27700 metres near 400000, 300000): four 100 m squares in a row,
