@@ -17,6 +17,7 @@ from .read import read_table
 from .smallareas import small_area_table
 
 KEY = "LSOA11CD"
+ENGLAND = "E"  # English LSOA codes start E01
 
 
 def read_lookup(name: str, data_dir, columns: list[str]) -> pd.DataFrame:
@@ -54,14 +55,19 @@ def named_membership(name: str, data_dir=None) -> Membership:
     else:
         raise InputError(f"{name}: a {recipe.how} layer has no LSOA membership")
     membership = membership_from_table(codes, table, KEY, recipe.code_col, recipe.name_col, where)
-    check_exact(membership, where, len(codes))
+    check_exact(membership, where, int(codes.str.startswith(ENGLAND).sum()))
     return membership
 
 
 def check_exact(membership: Membership, where: str, polygons: int) -> None:
-    """A one-line error when a lookup's LSOAs differ from the polygons or put one LSOA in two units."""
-    for codes, what in ((membership.missing, f"of the {polygons:,} LSOA polygons are not in the lookup"),
-                        (membership.unknown, "in the lookup are not among the LSOA polygons"),
+    """A one-line error when a lookup's English LSOAs differ from the polygons' or one LSOA is under two units.
+
+    The catalogue layers cover England: LSOAs elsewhere (Wales, in files fetched for England and
+    Wales) that one side lacks are left out, and the layer's notes count them.
+    """
+    english = [[c for c in codes if c.startswith(ENGLAND)] for codes in (membership.missing, membership.unknown)]
+    for codes, what in ((english[0], f"of the {polygons:,} English LSOA polygons are not in the lookup"),
+                        (english[1], "in the lookup are not among the LSOA polygons"),
                         (membership.duplicated, "are listed under two units")):
         if codes:
             raise InputError(f"{where}: {len(codes):,} LSOAs {what} (e.g. {codes[0]}); the catalogue layers need "
@@ -80,11 +86,12 @@ def _via(recipe: LayerRecipe, data_dir) -> pd.DataFrame:
         raise InputError(f"{dataset_path(recipe.via, data_dir)}: {second.loc[doubled, right_col].nunique():,} "
                          f"{right_col} codes are listed under two units (e.g. {code}); one row per {right_col}")
     table = first.merge(second.rename(columns={right_col: left_col}), on=left_col, how="left")
-    lost = table[recipe.code_col].isna()
+    lost = table[recipe.code_col].isna() & table[KEY].str.startswith(ENGLAND)  # outside England: left out
     if lost.any():
         raise InputError(f"{dataset_path(recipe.via, data_dir)}: {table.loc[lost, left_col].nunique():,} {left_col} "
                          f"codes of {DATASETS[recipe.lookup].filename} are not in it (e.g. "
                          f"{table.loc[lost, left_col].iloc[0]}); use the lookups of the same vintage")
+    table = table[table[recipe.code_col].notna()]
     units = table.groupby(KEY)[recipe.code_col].nunique()
     split = units.index[units > 1]
     if len(split):

@@ -10,6 +10,7 @@ import shapely
 from coterminosity.errors import CotermError, InputError
 from coterminosity.geo.catalogue import DATASETS, LAYERS, catalogue_table
 from coterminosity.geo.load import load_layer
+from coterminosity.geo.population import load_population
 from coterminosity.geo.lookups import named_membership
 
 LSOAS = ["E01000001", "E01000002", "E01000003", "E01000004"]
@@ -73,7 +74,7 @@ def lookup17(lsoas: list[str], stp: str = "E54000001") -> list[dict]:
 
 
 @pytest.mark.parametrize(("rows", "expected"), [
-    (lookup17(LSOAS[:3]), "1 LSOAs of the 4 LSOA polygons are not in the lookup (e.g. E01000004)"),
+    (lookup17(LSOAS[:3]), "1 LSOAs of the 4 English LSOA polygons are not in the lookup (e.g. E01000004)"),
     (lookup17(LSOAS + ["E01099999", "E01099998"]), "2 LSOAs in the lookup are not among the LSOA polygons (e.g. E01099998)"),
     (lookup17(LSOAS) + lookup17(LSOAS[1:2], stp="E54000002"), "1 LSOAs are listed under two units (e.g. E01000002)"),
 ])
@@ -120,3 +121,37 @@ def test_catalogue_table_states_vintage_sources_and_units():
     row = table.set_index("name").loc["upper22"]
     assert row["alias"] == "upper21" and "2021" in row["note"]
     assert "2017" in table.set_index("name").loc["upper18", "note"]
+
+
+def test_lsoas_outside_england_are_left_out_with_a_note(folder):
+    """A data folder fetched for England and Wales: the Welsh LSOA is not in the English lookups."""
+    frame = gpd.read_file(folder / DATASETS["lsoa11"].filename)
+    frame.loc[3, "LSOA11CD"] = "W01000004"
+    frame.to_file(folder / DATASETS["lsoa11"].filename)
+    write(folder, "lookup_lsoa11_ccg17_stp17_lad17", lookup17(LSOAS[:3]))
+    layer = load_layer("stp17", data_dir=folder)
+    assert len(layer.members) == 3 and layer.frame.geometry.area.sum() == pytest.approx(3e6)
+    assert any("1 fine units missing from the lookup (e.g. W01000004)" in n for n in layer.notes)
+
+
+def test_population_points_are_the_centroids_inside_their_polygon(folder):
+    write(folder, "population_lsoa11_mid2019", [{"LSOA11CD": c, "LSOA11NM": c, "population": 10} for c in LSOAS])
+    # The third centroid lies 5 m outside its square (in its neighbour): it moves inside its own.
+    write(folder, "lsoa11_pwc_england", [
+        {"LSOA11CD": c, "LSOA11NM": c, "easting": 400_500 + 1000 * i + (505 if i == 2 else 0), "northing": 300_500}
+        for i, c in enumerate(LSOAS)])
+    pop = load_population(data_dir=folder)
+    points = pop.points.set_index("code").geometry
+    assert (points.x["E01000001"], points.y["E01000001"]) == (400_500, 300_500)
+    assert shapely.box(402_000, 300_000, 403_000, 301_000).contains(points["E01000003"])
+    assert any("1 of them fall just outside" in n and "within 5 m" in n for n in pop.notes)
+
+
+def test_2024_route_leaves_out_lsoas_outside_england(folder):
+    lsoa21_lookups(folder, {"E01000001": ["N1"], "E01000002": ["N2"], "E01000003": ["N3"], "E01000004": ["N4"],
+                            "W01000009": ["W9"]}, {"N1": "A", "N2": "A", "N3": "B", "N4": "B"})
+    assert len(named_membership("icb24", data_dir=folder).members) == 4
+    lsoa21_lookups(folder, {"E01000001": ["N1"], "E01000002": ["N2"], "E01000003": ["N3"], "E01000004": ["N4"]},
+                   {"N1": "A", "N2": "A", "N3": "B"})
+    with pytest.raises(InputError, match=r"1 LSOA21CD codes of lookup_lsoa11_lsoa21_lad22.csv are not in it \(e.g. N4\)"):
+        named_membership("icb24", data_dir=folder)
