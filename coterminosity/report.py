@@ -7,7 +7,7 @@ import math
 import os
 import re
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 
 FORMATS = ("table", "csv", "json", "markdown")
 WEIGHTS = ("population", "area", "small_areas")
@@ -76,6 +77,14 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is below 0")
     return value
+
+
+def css_length(text: str) -> str:
+    """A height for an embedded map: pixels (``600``, ``600px``) or a percentage (``80%``)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(px|%)?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a height; give pixels (600px) or a percentage (80%)")
+    return f"{match.group(1)}{match.group(2) or 'px'}"
 
 
 def people_range(text: str) -> tuple[int, int]:

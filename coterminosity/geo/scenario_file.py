@@ -15,6 +15,13 @@ from ..errors import InputError
 from .io import atomic_write
 
 
+def _kind(value) -> str:
+    """How a JSON value reads in a message: 'a number (5)', 'a list', …"""
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    shown = f" ({value!r})" if isinstance(value, (int, float)) else ""
+    return f"{names.get(type(value), type(value).__name__)}{shown}"
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """A scenario from a JSON file (``{"moves": [{"unit": …, "to": …}], …}``) or a moves file.
 
@@ -24,29 +31,44 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such scenario file; check the path")
-    text = p.read_text(encoding="utf-8-sig")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{p}: not UTF-8 (first bad byte at offset {err.start:,}); save the scenario file as "
+                         "UTF-8") from None
     if p.suffix.lower() == ".json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as err:
             raise InputError(f"{p}: not valid JSON (line {err.lineno}: {err.msg}); fix the file") from None
+        except RecursionError:
+            raise InputError(f"{p}: JSON nested too deeply to be a scenario; fix the file") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("moves"), list):
             raise InputError(f"{p}: a scenario JSON needs a list \"moves\" of {{\"unit\": …, \"to\": …}}")
         moves = []
         for i, m in enumerate(doc["moves"], 1):
             if isinstance(m, str):
                 moves.append(Move.parse(m, f"{p}: move {i}"))
-            elif isinstance(m, dict) and str(m.get("unit", "")).strip() and str(m.get("to", "")).strip():
+            elif (isinstance(m, dict) and isinstance(m.get("unit"), str) and m["unit"].strip()
+                  and isinstance(m.get("to"), str) and m["to"].strip()):
                 listed = m.get("lsoas")
-                moves.append(Move(str(m["unit"]).strip(), str(m["to"]).strip(),
-                                  [str(c) for c in listed] if isinstance(listed, list) else None))
+                if listed is not None and not (isinstance(listed, list) and all(isinstance(c, str) for c in listed)):
+                    raise InputError(f"{p}: move {i}: \"lsoas\" must be a list of LSOA codes, not {_kind(listed)}")
+                moves.append(Move(m["unit"].strip(), m["to"].strip(), listed))
             else:
-                raise InputError(f"{p}: move {i} needs \"unit\" and \"to\" (or a string UNIT=FOOTPRINT)")
+                raise InputError(f"{p}: move {i} needs \"unit\" and \"to\" as text (or a string UNIT=FOOTPRINT)")
         units = doc.get("units") or list(DEFAULT_UNITS)
         if isinstance(units, str):
             units = [units]
-        return Scenario(moves, footprints=str(doc.get("footprints") or "stp17"), units=[str(u) for u in units],
-                        name=str(doc.get("name") or p.stem), description=str(doc.get("description") or ""))
+        if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+            raise InputError(f"{p}: \"units\" must be a layer name or a list of them (e.g. [\"upper17\"]), "
+                             f"not {_kind(doc.get('units'))}")
+        for key in ("footprints", "name", "description"):
+            if doc.get(key) is not None and not isinstance(doc[key], str):
+                raise InputError(f"{p}: \"{key}\" must be text, not {_kind(doc[key])}")
+        return Scenario(moves, footprints=doc.get("footprints") or "stp17", units=[u.strip() for u in units],
+                        name=doc.get("name") or p.stem, description=doc.get("description") or "")
     lines = text.splitlines()
     first = lines[0].strip().lower().replace(" ", "") if lines else ""
     if p.suffix.lower() == ".csv" and first.startswith("unit,"):

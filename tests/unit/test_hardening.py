@@ -879,3 +879,41 @@ def test_json_output_never_holds_nan_or_infinity():
     assert [r["share"] for r in doc["rows"]] == [0.5, None, None]
     assert [r["people"] for r in doc["rows"]] == [1.0, None, 2.0]
     assert doc["meta"] == {"score": None, "by": {"x": None, "y": [1.5, None]}}
+
+
+# ---------------------------------------------------------------- bad input that used to be an internal error
+
+
+def test_map_height_that_is_not_a_length_is_a_usage_error(tmp_path, good, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["map", str(good), "--embed", "--height", "abc", "-o", str(tmp_path / "m.html")])
+    assert stop.value.code == 2
+    assert "argument --height: 'abc' is not a height; give pixels (600px) or a percentage (80%)" in capsys.readouterr().err
+    from coterminosity.cli.options import css_length
+
+    assert [css_length(t) for t in ("600", "600px", "80%", " 12.5px ")] == ["600px", "600px", "80%", "12.5px"]
+
+
+def scenario_file(tmp_path, name: str, content: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+@pytest.mark.parametrize("name, content, phrase", [
+    ("units.json", '{"moves": ["E06000001=E54000001"], "units": 5}',
+     '"units" must be a layer name or a list of them (e.g. ["upper17"]), not a number (5)'),
+    ("units_list.json", '{"moves": ["E06000001=E54000001"], "units": ["upper17", 3]}', '"units" must be a layer name'),
+    ("footprints.json", '{"moves": ["E06000001=E54000001"], "footprints": {"a": 1}}',
+     '"footprints" must be text, not an object'),
+    ("unit.json", '{"moves": [{"unit": 7, "to": "E54000001"}]}', 'move 1 needs "unit" and "to" as text'),
+    ("lsoas.json", '{"moves": [{"unit": "X", "to": "Y", "lsoas": "E01000001"}]}',
+     'move 1: "lsoas" must be a list of LSOA codes, not text'),
+    ("latin1.json", '{"moves": ["Ynys Môn=E54000001"]}'.encode("latin-1"),
+     "not UTF-8 (first bad byte at offset 18); save the scenario file as UTF-8"),
+    ("latin1.txt", "Ynys Môn=E54000001\n".encode("latin-1"), "not UTF-8 (first bad byte at offset 6)"),
+    ("deep.json", '{"moves": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply to be a scenario"),
+])
+def test_bad_scenario_file_is_one_line_not_an_internal_error(tmp_path, capsys, name, content, phrase):
+    path = scenario_file(tmp_path, name, content)
+    assert_one_line_error(capsys, ["scenario", "stp17", "--moves", path], path, phrase)
