@@ -13,11 +13,12 @@ from .comparison import Comparison, Weight, compare
 from .metrics import DEFAULT_THRESHOLD
 from .result import weight_line
 
-# A footprint vintage → the councils and CCGs of its year (2022 and 2024 footprints: the 2021 councils).
+# A footprint vintage → the councils and CCGs of its year (2022 and 2024 footprints: the 2021 councils;
+# the 2024 sub-ICB locations divide two 2011 LSOAs, so icb24 has no CCG-level layer by default).
 PEERS = {
     "stp17": ("upper17", "ccg17"), "stp18": ("upper18", "ccg18"), "stp19": ("upper19", "ccg19"),
     "stp20": ("upper20", "ccg20"), "stp21": ("upper21", "ccg21"), "icb22": ("upper21", "sicbl22"),
-    "icb24": ("upper21", "sicbl24"),
+    "icb24": ("upper21",),
 }
 
 
