@@ -108,7 +108,7 @@ class History:
         """The figures JSON carries beside the rows."""
         return {"threshold": self.threshold, "population": self.population.label,
                 "population_total": self.population.total, "people_outside_rule": OUTSIDE_RULE,
-                "changes": [c.meta() | {"pieces": c.pieces.to_dict("records")} for c in self.changes if c is not None]}
+                "changes": [c.meta() for c in self.changes if c is not None]}
 
 
 def _against(footprints: Layer, other: Layer, population: Population, threshold: float) -> dict[str, Any]:

@@ -16,7 +16,6 @@ def history_chart(result: History, fmt: ChartFormat = "svg", *, width: float = 7
     if fmt not in ("svg", "png"):
         raise ValueError(f"chart format {fmt!r}: use svg or png")
     import matplotlib  # lazily: only charts need it
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
