@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
-from .context import load, population_for
+from .context import fine_for, load, population_for
 from .options import add_data, add_footprints, add_weighting, css_length, non_negative, sliver_options, weight_of
 
 NAME = "map"
@@ -34,8 +34,7 @@ def register(sub) -> argparse.ArgumentParser:
                    help="basemap (default none: the page needs no internet at all)")
     p.add_argument("--embed", action="store_true",
                    help="write an HTML fragment (a <div> plus its styles and scripts) to paste into another page")
-    p.add_argument("--height", type=css_length, default="600px",
-                   help="map height in the --embed fragment (default 600px)")
+    p.add_argument("--height", type=css_length, default="600px", help="map height in the --embed fragment (default 600px)")
     p.add_argument("--id", dest="map_id", metavar="ID",
                    help="the map's id (handle window.cotermMaps[ID], class coterm-map-ID); default: from the content")
     p.add_argument("--assets", metavar="DIR",
@@ -47,7 +46,11 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-pieces", action="store_true", help="do not draw the pieces of split units")
     p.add_argument("--title", help="title shown on the map")
     p.add_argument("--scenario", metavar="FILE",
-                   help="draw the footprints after a saved scenario's moves (`coterm scenario --save FILE.json`)")
+                   help="draw the footprints after a saved scenario's moves (`coterm scenario --save FILE.json`), "
+                        "the footprints before as outlines and the moved pieces with their people")
+    p.add_argument("--changes", metavar="OLD",
+                   help="`coterm map --changes OLD NEW`: draw NEW, OLD as outlines and the pieces that moved "
+                        "between them with their people")
     add_weighting(p)
     add_data(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="HTML file to write (atomically)")
@@ -57,36 +60,51 @@ def register(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Compare, draw, write."""
     from ..boundaries.comparison import compare
-    from ..geo import small_area_layer
-    from ..geo.io import atomic_write
     from ..maps import MapLayer, build_map
-    from ..maps.render import render
     from ..maps.styles import plain_title
 
     footprints = load(args, args.footprints)
+    before = load(args, args.changes) if args.changes else None
+    fine = fine_for(args, footprints)
     if args.scenario:
         from ..boundaries.scenario import apply_scenario
         from ..geo.scenario_file import load_scenario
 
         scenario = load_scenario(args.scenario)
         units = [load(args, spec) for spec in scenario.units]
-        fine = small_area_layer(args.data_dir) if footprints.small_areas == "lsoa11" else None
-        footprints = apply_scenario(footprints, scenario, units, fine=fine)
+        before, footprints = footprints, apply_scenario(footprints, scenario, units, fine=fine)
         args.title = args.title or f"{args.footprints} after scenario {scenario.name or Path(args.scenario).stem}"
     against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
     population = population_for(args, footprints, *against)
     comparisons = [compare(footprints, layer, population, by=weight_of(args), threshold=args.threshold,
                            **sliver_options(args)) for layer in against]
+    moved = None
+    if before is not None:
+        from ..boundaries.changes import changes
+
+        moved = changes(before, footprints, population)
     extra = []
     for i, spec in enumerate(args.show or []):
         layer = load(args, spec)
         extra.append(MapLayer(layer.frame[["code", "name", "geometry"]], f"{plain_title(layer.label)} ({len(layer)})",
                               {"code": "Code", "name": "Name"}, key=f"show-{i}"))
-    uses_lsoas = any(layer.small_areas == "lsoa11" for layer in [footprints] + against)
-    fine = small_area_layer(args.data_dir) if uses_lsoas else None
+    fine = fine or fine_for(args, *against)
     m = build_map(footprints, comparisons, extra_layers=extra, color_by=args.color_by, focus=args.focus,
                   tiles=args.tiles, fine=fine, tolerance=args.simplify, pieces=not args.no_pieces, title=args.title,
-                  height=args.height if args.embed else "100%")
+                  height=args.height if args.embed else "100%", changes=moved)
+    size = write_map(args, m)
+    summary = m.coterm_summary
+    drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)
+    log.info("wrote %s (%.2f MB, %s, simplified at %.0f m) — %s", args.output, size / 1e6,
+             "fragment" if args.embed else "page", summary.tolerance, drawn)
+    return 0
+
+
+def write_map(args: argparse.Namespace, m) -> int:
+    """Write the page or fragment (and its asset files with ``--assets``); return the page's size in bytes."""
+    from ..geo.io import atomic_write
+    from ..maps.render import render
+
     assets = None
     if args.assets:
         assets = Path(os.path.relpath(Path(args.assets).resolve(), Path(args.output).resolve().parent)).as_posix()
@@ -97,10 +115,5 @@ def run(args: argparse.Namespace) -> int:
     for name, data in out.files.items():
         Path(args.assets).mkdir(parents=True, exist_ok=True)
         atomic_write(Path(args.assets) / name, data)
-    text = out.text
-    atomic_write(args.output, text)
-    summary = m.coterm_summary
-    drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)
-    log.info("wrote %s (%.2f MB, %s, simplified at %.0f m) — %s", args.output, len(text.encode()) / 1e6,
-             "fragment" if args.embed else "page", summary.tolerance, drawn)
-    return 0
+    atomic_write(args.output, out.text)
+    return len(out.text.encode())

@@ -24,11 +24,13 @@ from .frames import footprint_columns, footprint_frame, piece_columns, piece_fra
 from .geometry import Display, auto_tolerance, display_geometry, intersect_pieces, to_display
 from .layers import MapLayer, draw, format_value
 from .styles import (
+    BEFORE_STYLE,
     CLASS_COLOURS,
     CLASS_MEANING,
     EXTRA_STYLES,
     HALO,
     LARGEST_PIECE_STYLE,
+    MOVED_STYLE,
     PATTERNS,
     SCORE_COLOURS,
     SPLIT_STYLE,
@@ -44,6 +46,7 @@ from .styles import (
 )
 
 if TYPE_CHECKING:
+    from ..boundaries.changes import Changes
     from ..boundaries.comparison import Comparison
     from ..boundaries.focus import Focus
 
@@ -114,6 +117,7 @@ def build_map(
     title: str | None = None,
     width: str = "100%",
     height: str = "100%",
+    changes: Changes | None = None,
 ) -> folium.Map:
     """A folium map of ``footprints`` coloured by class (or fit) against the first comparison.
 
@@ -124,7 +128,10 @@ def build_map(
     (or a footprint code or name): draw only its neighbourhood. ``tiles``: none, osm or cartodb.
     ``fine``: the small-area layer the catalogue layers are built from, so that all layers are
     simplified together and shared edges stay shared. ``tolerance``: metres (None = from the
-    extent). The map's ``coterm_summary`` attribute is a :class:`MapSummary`.
+    extent). ``changes``: a :func:`~coterminosity.boundaries.changes.changes` result whose new
+    layer is ``footprints`` (a scenario, or a later vintage): the old footprints are drawn as a
+    "before" outline layer and the moved pieces highlighted with their people.
+    The map's ``coterm_summary`` attribute is a :class:`MapSummary`.
     """
     if not comparisons:
         raise InputError("map: compare the footprints with at least one layer (--against)")
@@ -143,7 +150,8 @@ def build_map(
         raise InputError(f"map: layers need different names ({', '.join(labels)})")
     if focus and tolerance is None:  # as fine as the zoomed-in view needs
         tolerance = auto_tolerance(focus.bounds)
-    display: Display = display_geometry([footprints] + [c.b for c in comparisons], fine=fine,
+    before = [changes.old] if changes is not None and changes.old.label not in labels else []
+    display: Display = display_geometry([footprints] + [c.b for c in comparisons] + before, fine=fine,
                                         pieces_of=[c.b.label for c in comparisons] if pieces else [],
                                         keep=keep, tolerance=tolerance)
     summary = MapSummary(tolerance=display.tolerance, notes=list(display.notes))
@@ -205,6 +213,8 @@ def build_map(
                 legend.append(legend_entry(f"Striped: the part of a split {unit_word(label, False)} outside its main "
                                            "footprint (the one holding most of it)", WRONG_PIECE_STYLE))
 
+    if changes is not None:
+        drawn += _draw_changes(m, changes, display, fine, legend, focus_code is not None)
     bounds_4326 = fp[fp["code"] == focus_code].total_bounds if focus_code else fp.total_bounds
     for j, extra in enumerate(extra_layers or []):
         frame = extra.frame
@@ -234,6 +244,37 @@ def build_map(
     summary.layers = [(el.raw_name, el.pane, el.feature_count) for el in drawn]
     m.coterm_summary = summary
     return m
+
+
+def _draw_changes(m: folium.Map, changes: Changes, display: Display, fine: Layer | None, legend: list[dict],
+                  focused: bool) -> list:
+    """The old footprints as a "before" outline and the moved pieces, striped black, with their people."""
+    old = changes.old
+    frame = display.layers.get(old.label)
+    if frame is None:  # the same label as the footprints: draw the old frame as given
+        frame = old.frame[["code", "geometry"]]
+    frame = to_display(frame).merge(old.frame[["code", "name"]], on="code")
+    if focused:
+        west, south, east, north = to_display(display.layers[next(iter(display.layers))]).total_bounds
+        frame = frame[frame.intersects(shapely.box(west, south, east, north))]
+    title = f"Before: {plain_title(old.label)}"
+    drawn = [draw(m, MapLayer(frame, f"{title} ({len(frame)})", popup_fields={"code": "Code"}, style=BEFORE_STYLE,
+                              z_index=445, simplify=0, key="before"))]
+    legend.append(legend_entry(f"{title}: boundaries before the change", BEFORE_STYLE))
+    if len(changes.pieces):
+        pieces = changes.pieces_frame(fine)
+        amount = "people" if changes.population is not None else "LSOAs"
+        total = pieces["people"].sum() if changes.population is not None else pieces["lsoas"].sum()
+        columns = {"from_name": "From", "to_name": "To", "people": "People", "lsoas": "LSOAs",
+                   "share_of_from": "Share of where it came from"}
+        pieces = pieces.assign(code=pieces["piece"].astype(str), name=pieces["from_name"] + " → " + pieces["to_name"])
+        drawn.append(draw(m, MapLayer(pieces, f"Moved pieces ({len(pieces)}: {total:,.0f} {amount})",
+                                      popup_fields={c: t for c, t in columns.items() if c in pieces.columns},
+                                      style=MOVED_STYLE, z_index=447, key="moved", search=True,
+                                      heading=lambda r: f"Moved: {r['name']}")))
+        legend.append(legend_entry(f"Moved: {len(pieces)} piece{'s' if len(pieces) != 1 else ''}, {total:,.0f} {amount} "
+                                   "(black stripes)", MOVED_STYLE))
+    return drawn
 
 
 def _notes(comparisons: Sequence[Comparison]) -> list[str]:

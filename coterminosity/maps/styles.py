@@ -50,8 +50,11 @@ EXTRA_STYLES = [
     {"color": "#1f1f1f", "weight": 2.0, "dashArray": "1 4", "fill": False},
     {"color": "#7a4b00", "weight": 2.0, "dashArray": "8 4", "fill": False},
 ]
+BEFORE_STYLE = {"color": "#000000", "weight": 3.5, "dashArray": "1 7", "lineCap": "round", "fill": False, "opacity": 1.0}
+MOVED_STYLE = {"color": "#000000", "weight": 2.2, "fill": True, "fillColor": "url(#coterm-moved)", "fillOpacity": 0.9}
 PATTERNS = {
     "coterm-stripes": {"kind": "stripes", "size": 8, "width": 3, "color": SPLIT_COLOUR, "rotate": 45},
+    "coterm-moved": {"kind": "stripes", "size": 6, "width": 2, "color": "#000000", "rotate": -45},
 }
 for _cls, _kind in CLASS_PATTERN.items():
     PATTERNS[f"coterm-class-{_cls}"] = {"kind": _kind, "size": 9, "width": 1.3 if _kind == "dots" else 1.0,

@@ -323,6 +323,27 @@ def test_cli_writes_page_and_fragment(tmp_path, data_dir):
 
 
 @pytest.mark.realdata
+def test_cli_scenario_map_shows_before_after_and_the_moved_people(tmp_path, data_dir, lookups):
+    scenario = tmp_path / "bassetlaw.json"
+    assert main(["-q", "scenario", "stp17", "--move", "NHS Bassetlaw CCG=Nottinghamshire", "--save", str(scenario)]) == 0
+    out = tmp_path / "scenario.html"
+    assets = tmp_path / "static"
+    assert main(["map", "stp17", "--scenario", str(scenario), "--focus", "Nottinghamshire", "--assets", str(assets),
+                 "--id", "bassetlaw", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert '<script src="static/coterm-map-bassetlaw.js"></script>' in page and "<style" not in page
+    script = (assets / "coterm-map-bassetlaw.js").read_text()
+    # The moved piece is Bassetlaw CCG with its people (independently: a group-by on the ONS lookup).
+    t = lookups
+    people = t.loc[t.CCG17NM == "NHS Bassetlaw CCG", "population"].sum()
+    assert people == 117_459 and f"Moved pieces (1: {people:,.0f} people)" in script
+    assert "Before: STP footprints (April 2017)" in script
+    # After the move Nottinghamshire is made of whole councils (Bassetlaw district joined its county).
+    assert '"Nottinghamshire (E54000014)","p":["E54000014","1,161,124","contains"' in script
+    assert main(["map", "--changes", "stp17", "stp17", "-o", str(tmp_path / "same.html")]) == 0
+
+
+@pytest.mark.realdata
 def test_cli_map_of_a_drawn_footprint_file(tmp_path, capsys, data_dir, monkeypatch):
     """Footprints with no LSOA membership (a drawn file) against catalogue councils: drawn by geometry."""
     monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # as from a shell
