@@ -163,6 +163,10 @@ def history(vintages: list[tuple[Layer, Layer]], population: Population, ccgs: l
         })
         previous = footprints
     table = pd.DataFrame(rows, columns=COLUMNS)
+    notes = []
+    if ccgs is not None and any(c is None for c in ccgs):
+        missing = [fp.label for (fp, _), c in zip(vintages, ccgs) if c is None]
+        notes.append(f"no CCG layer for {', '.join(missing)}: CCG columns empty there")
     for col in ("ccg_units", "ccgs_split", "pieces_moved", "merged", "split"):
         table[col] = table[col].astype("Int64")
-    return History(table, steps, population, threshold)
+    return History(table, steps, population, threshold, notes)

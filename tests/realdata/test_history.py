@@ -161,6 +161,56 @@ def stp_changes(layers, population):
             for a, b in (("stp17", "stp18"), ("stp19", "stp20"), ("stp21", "icb22"))}
 
 
+def independent_classes(t: pd.DataFrame, old: str, new: str, names: dict) -> dict[tuple[str, str], tuple]:
+    """(old code, new code) → (class, people gained, people lost) for these footprint vintages (no splits
+    and no new units among them): the same LSOA set is unchanged / renamed / recoded; a unit continuing
+    as another grew or shrank by its net people, or merged when other units went mainly into it."""
+    g = t.groupby([old, new])["population"].sum().rename("people").reset_index()
+    succ = g.sort_values("people", ascending=False).drop_duplicates(old).set_index(old)[new]
+    pred = g.sort_values("people", ascending=False).drop_duplicates(new).set_index(new)[old]
+    cont = {a: b for a, b in succ.items() if pred[b] == a}
+    sets_old, sets_new = t.groupby(old)["LSOA11CD"].apply(frozenset), t.groupby(new)["LSOA11CD"].apply(frozenset)
+    tot_old, tot_new = t.groupby(old)["population"].sum(), t.groupby(new)["population"].sum()
+    shared = g.set_index([old, new])["people"]
+    out = {}
+    for a, b in succ.items():
+        if a not in cont:
+            out[(a, b)] = ("merged", 0.0, 0.0)
+            continue
+        gained, lost = tot_new[b] - shared[(a, b)], tot_old[a] - shared[(a, b)]
+        if sets_old[a] == sets_new[b]:
+            kind = "recoded" if a != b else ("unchanged" if names[old][a] == names[new][b] else "renamed")
+        elif (succ == b).sum() > 1:
+            kind = "merged"
+        else:
+            kind = "grew" if gained >= lost else "shrank"
+        out[(a, b)] = (kind, gained, lost)
+    return out
+
+
+@pytest.fixture(scope="module")
+def names(data_dir) -> dict[str, dict[str, str]]:
+    """Code → name of each footprint vintage, from the lookups."""
+    out = {}
+    for label, file, cd, nm in (("stp17", "lookup_lsoa11_ccg17_stp17_lad17.csv", "STP17CD", "STP17NM"),
+                                ("stp18", "lookup_lsoa11_ccg18_stp18_lad18.csv", "STP18CD", "STP18NM"),
+                                ("stp19", "lookup_lsoa11_ccg19_stp19_lad19.csv", "STP19CD", "STP19NM"),
+                                ("stp20", "lookup_lsoa11_ccg20_stp20_lad20.csv", "STP20CD", "STP20NM"),
+                                ("stp21", "lookup_lsoa11_ccg21_stp21_lad21.csv", "STP21CD", "STP21NM"),
+                                ("icb22", "lookup_lsoa11_sicbl22_icb22_lad22.csv", "ICB22CD", "ICB22NM")):
+        t = pd.read_csv(data_dir / file, dtype=str, usecols=[cd, nm]).drop_duplicates(cd)
+        out[label] = dict(zip(t[cd], t[nm]))
+    return out
+
+
+@pytest.mark.parametrize("old,new", [("stp17", "stp18"), ("stp19", "stp20"), ("stp21", "icb22")])
+def test_changes_classes_row_by_row(stp_changes, raw, names, old, new):
+    expected = independent_classes(raw, old, new, names)
+    table = stp_changes[(old, new)].table
+    got = {(r.old_code, r.new_code): (r._1, r.people_gained, r.people_lost) for r in table.itertuples()}
+    assert got == expected
+
+
 @pytest.mark.parametrize("old,new", [("stp17", "stp18"), ("stp19", "stp20"), ("stp21", "icb22")])
 def test_changes_pieces_and_units_row_by_row(stp_changes, raw, old, new):
     result = stp_changes[(old, new)]
