@@ -86,14 +86,13 @@ def _footprint_style(color_by: ColorBy, fp: gpd.GeoDataFrame, focus_code: str | 
         words = {"one": unit_word(b_label, False), "many": unit_word(b_label)}
         entries = [legend_entry(CLASS_MEANING[c].format(**words), class_style(c)) for c in present]
     else:
-        fits = fp["fit"].to_numpy(dtype=float)
-        low = min(float(np.floor(np.nanmin(fits) * 20) / 20), 0.95) if len(fp) and np.isfinite(fits).any() else 0.0
-        edges = score_bins(low)
+        edges = score_bins()
 
         def style(row):
             return {**class_style("coterminous"), "fillColor": score_colour(float(row["fit"]), edges)}
-        entries = [legend_entry(f"fit {a:.0%} – {b:.0%}", {"fillColor": c, "color": "#1a1a1a", "fillOpacity": 0.75})
-                   for a, b, c in zip(edges[:-1], edges[1:], SCORE_COLOURS)]
+        names = [f"fit under {edges[1]:.0%}"] + [f"fit {a:.0%} – {b:.0%}" for a, b in zip(edges[1:-1], edges[2:])]
+        entries = [legend_entry(n, {"fillColor": c, "color": "#1a1a1a", "fillOpacity": 0.75})
+                   for n, c in zip(names, SCORE_COLOURS)]
     if focus_code:  # the neighbours paler, so the focused footprint stands out
         base = style
 

@@ -72,9 +72,12 @@ def class_style(cls: str) -> dict:
     return {"color": BOUNDARY, "weight": 2.0, "fill": True, "fillColor": class_fill(cls), "fillOpacity": FILL_OPACITY}
 
 
-def score_bins(low: float) -> np.ndarray:
-    """Edges of the five fit bins from ``low`` (a multiple of 5%) to 100%."""
-    return np.linspace(low, 1.0, len(SCORE_COLOURS) + 1)
+SCORE_EDGES = np.array([0.0, 0.8, 0.9, 0.95, 0.99, 1.0])  # most footprints fit well: finer steps near 100%
+
+
+def score_bins() -> np.ndarray:
+    """Edges of the five fit bins: under 80%, 80–90%, 90–95%, 95–99%, 99–100%."""
+    return SCORE_EDGES
 
 
 def score_colour(fit: float, edges: np.ndarray) -> str:

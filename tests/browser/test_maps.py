@@ -166,8 +166,8 @@ def test_score_colours_follow_the_fit(hand):
     assert row(m, "coterm-footprints", "F2")["Fit (1 − wrong side ÷ population)"] == "84.6%"
     el = next(e for e in m._children.values() if isinstance(e, FeatureLayer) and e.pane == "coterm-footprints")
     fills = [s["fillColor"] for s in json.loads(el.options_json)["styles"]]
-    # Bins of 5 from 70% (71.4% rounded down to 5%) to 100%: 71.4% in the first, 84.6% in the third.
-    assert fills == ["#440154", "#21918c"]
+    # Viridis steps: under 80% (71.4%), 80–90% (84.6%).
+    assert fills == ["#440154", "#3b528b"]
     with pytest.raises(InputError):
         build_map(fp, [comp], color_by="rainbow")
 
