@@ -7,6 +7,7 @@ import math
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,9 +21,19 @@ FORMATS = ("table", "csv", "json", "markdown")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def _safe_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cf":  # format controls: bidi overrides and isolates, zero-width marks, tags
+        return "\ufffd"
+    return " " if category in ("Zl", "Zp") else char
+
+
 def printable(text: str) -> str:
-    """``text`` safe for a terminal line: line breaks and tabs become spaces, other control characters �."""
-    return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "\ufffd", text)
+    """``text`` safe for a terminal line: line breaks and tabs become spaces; other control characters
+    and Unicode format controls (bidi overrides U+202A–U+202E and isolates U+2066–U+2069, zero-width
+    characters, every category Cf character) become �, so a name cannot reorder or hide text."""
+    text = CONTROL.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "\ufffd", text)
+    return text if text.isascii() else "".join(_safe_char(c) for c in text)
 
 
 def _plain(value):
@@ -93,8 +104,25 @@ def render_table(frame: pd.DataFrame, max_width: int = 40) -> str:
 
 
 def _md_text(text: str) -> str:
-    """Markdown-safe text: no raw HTML (names such as ``<script>`` show as text), one line."""
-    return printable(text).replace("<", "&lt;").replace(">", "&gt;")
+    """Markdown-safe text, one line: no raw HTML (``<script>`` shows as text) and no link or image syntax
+    (``[x](javascript:…)``, ``![](http://…)`` show as text: brackets and backslashes are escaped)."""
+    text = printable(text).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with text cells that a spreadsheet would run as a formula prefixed by ``'``."""
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        out.isetitem(i, column.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v))
+    return out
 
 
 def render_markdown(frame: pd.DataFrame) -> str:
@@ -113,16 +141,17 @@ def render_markdown(frame: pd.DataFrame) -> str:
 
 
 def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
-           footer: list[str] | None = None, meta: dict | None = None) -> str:
+           footer: list[str] | None = None, meta: dict | None = None, safe_csv: bool = False) -> str:
     """Render a report: header lines, the table, footer lines, in one of :data:`FORMATS`.
 
-    CSV carries only the table (stable for scripts); JSON carries ``meta`` and ``rows``;
-    the table and Markdown forms carry the header and footer as text.
+    CSV carries only the table (stable for scripts; ``safe_csv`` prefixes formula-like text with
+    ``'``); JSON carries ``meta`` and ``rows``; the table and Markdown forms carry the header and
+    footer as text.
     """
     header = header or []
     footer = footer or []
     if fmt == "csv":
-        return frame.to_csv(index=False, lineterminator="\n")
+        return (csv_safe(frame) if safe_csv else frame).to_csv(index=False, lineterminator="\n")
     if fmt == "json":
         rows = [{c: _plain(v) for c, v in zip(frame.columns, row)} for row in frame.itertuples(index=False, name=None)]
         doc = {"meta": {k: _plain(v) for k, v in (meta or {}).items()}, "rows": rows}
@@ -144,6 +173,6 @@ def emit(text: str, output: str | os.PathLike | None) -> None:
     """Print to stdout, or write the whole text atomically to ``output``."""
     if output:
         atomic_write(output, text)
-        print(f"wrote {output}", file=sys.stderr)
+        print(printable(f"wrote {output}"), file=sys.stderr)
     else:
         sys.stdout.write(text)

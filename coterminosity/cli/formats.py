@@ -21,7 +21,8 @@ def report(args: argparse.Namespace, frame: pd.DataFrame, *, header: list[str] |
     if args.format == "csv":
         for line in list(dict.fromkeys((header or []) + (footer or []))):
             log.info("%s", line)
-    emit(render(frame, args.format, header=header, footer=footer, meta=meta), args.output)
+    emit(render(frame, args.format, header=header, footer=footer, meta=meta,
+                safe_csv=getattr(args, "csv_safe", False)), args.output)
 
 
 def show(args: argparse.Namespace, result, frame: pd.DataFrame | None = None, *, meta: dict | None = None) -> None:

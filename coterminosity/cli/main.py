@@ -52,6 +52,17 @@ def _modules() -> list[tuple[str, object]]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its error messages (which quote what was typed) made safe for the terminal."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message and (file is None or file is sys.stderr):
+            from ..report import printable
+
+            message = "\n".join(printable(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``coterm`` parser."""
     modules = _modules()
@@ -61,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         if rows:
             listing.append(f"{group}:")
             listing += [f"  {m.NAME:<13} {m.HELP}" for m in rows]
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="coterm", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Review health-service boundaries in England: coterminosity of footprints (STPs, ICBs) "
                     "with councils and CCGs, history, places, scenarios, patient catchments and maps.",

@@ -122,6 +122,8 @@ def add_output(p: argparse.ArgumentParser, *, layers: bool = False) -> None:
     what = ("write to FILE atomically; FILE.gpkg/.geojson/.parquet/.shp writes the result as a GIS layer"
             if layers else "write to FILE (atomically) instead of standard output")
     p.add_argument("-o", "--output", metavar="FILE", help=what)
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV for spreadsheets: prefix text cells starting with = + - @ (a formula) with '")
 
 
 def add_data(p: argparse.ArgumentParser) -> None:

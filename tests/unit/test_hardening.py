@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import stat
 import time
@@ -917,3 +918,69 @@ def scenario_file(tmp_path, name: str, content: bytes | str) -> Path:
 def test_bad_scenario_file_is_one_line_not_an_internal_error(tmp_path, capsys, name, content, phrase):
     path = scenario_file(tmp_path, name, content)
     assert_one_line_error(capsys, ["scenario", "stp17", "--moves", path], path, phrase)
+
+
+# ---------------------------------------------------------------- terminal and document injection
+
+
+BIDI = "Evil\u202etxt.exe\u2066x\u2069\u200b\ufeff"  # right-to-left override, isolate, zero-width space, BOM
+FORMAT_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200f\u2060\ufeff\u00ad"
+
+
+def test_printable_replaces_unicode_format_controls():
+    from coterminosity.report import printable
+
+    assert printable(BIDI) == "Evil\ufffdtxt.exe\ufffdx\ufffd\ufffd\ufffd"
+    assert not any(c in printable(FORMAT_CONTROLS) for c in FORMAT_CONTROLS)
+    assert printable("Ynys Môn\u2028Gwynedd") == "Ynys Môn Gwynedd"  # a line separator is a line break
+    assert printable("Ynys Môn — Rhondda Cynon Taf") == "Ynys Môn — Rhondda Cynon Taf"  # ordinary text unchanged
+
+
+def test_bidi_controls_never_reach_the_terminal(tmp_path, good, capsys):
+    layer = geojson(tmp_path / "bidi.geojson", [feature("a", BIDI, poly(square(0, 0, 100)))])
+    code, out, err = run(capsys, "overlay", layer, good)
+    assert code == 0 and "Evil\ufffdtxt.exe" in out
+    assert not any(c in out + err for c in FORMAT_CONTROLS)
+    # stderr: an error naming a code, the "wrote" line naming the output, argparse quoting an argument
+    dup = geojson(tmp_path / "dup.geojson", [feature(BIDI, "x", poly(square(0, 0, 100))),
+                                              feature(BIDI, "y", poly(square(100, 0, 100)))])
+    code, _, err = run(capsys, "overlay", dup, good)
+    assert code == 2 and "appears 2 times" in err and not any(c in err for c in FORMAT_CONTROLS)
+    target = tmp_path / "report\u202elsx.csv"
+    code, _, err = run(capsys, "overlay", good, good, "-o", target, "--format", "csv")
+    assert code == 0 and target.is_file() and err.strip() == f"wrote {tmp_path}/report\ufffdlsx.csv"
+    with pytest.raises(SystemExit):
+        main(["overlay", str(good), str(good), "extra\u202e\x1b[2J"])  # argparse quotes it raw
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: extra\ufffd\ufffd[2J" in err and "\u202e" not in err and "\x1b" not in err
+
+
+LINKS = ["[click](javascript:alert(1))", "![](http://tracker.example/p.png)", "[ref]: http://x.example", "a\\[b](c)"]
+
+
+def test_markdown_output_has_no_live_links_or_images(tmp_path, good, capsys):
+    layer = geojson(tmp_path / "links.geojson", [feature(f"u{i}", name, poly(square(100 * i, 0, 100)))
+                                                  for i, name in enumerate(LINKS)])
+    code, out, _ = run(capsys, "overlay", layer, good, "--format", "markdown")
+    assert code == 0
+    assert re.search(r"(?<!\\)(?:\\\\)*[\[\]]", out.replace("\\[", "").replace("\\]", "").replace("\\\\", "")) is None
+    assert "\\[click\\](javascript:alert(1))" in out and "!\\[\\](http://tracker.example/p.png)" in out
+    assert "a\\\\\\[b\\](c)" in out  # a backslash in a name cannot undo the escape
+    code, out, _ = run(capsys, "overlay", layer, good, "--format", "json")
+    assert [r["name"] for r in json.loads(out)["rows"]] == LINKS  # data formats keep the text exactly
+
+
+FORMULAS = ["=HYPERLINK(\"http://x.example\",\"click\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "Plain"]
+
+
+def test_csv_safe_neutralises_spreadsheet_formulas(tmp_path, good, capsys):
+    layer = geojson(tmp_path / "formulas.geojson", [feature(f"u{i}", name, poly(square(100 * i, 0, 100)))
+                                                     for i, name in enumerate(FORMULAS)])
+    code, out, _ = run(capsys, "overlay", layer, good, "--format", "csv")
+    assert code == 0 and pd.read_csv(pd.io.common.StringIO(out))["name"].tolist() == FORMULAS  # exact by default
+    code, out, _ = run(capsys, "overlay", layer, good, "--format", "csv", "--csv-safe")
+    assert code == 0
+    table = pd.read_csv(pd.io.common.StringIO(out))
+    assert table["name"].tolist() == ["'" + f for f in FORMULAS[:-1]] + ["Plain"]
+    assert table["area_m2"].tolist() == pd.read_csv(pd.io.common.StringIO(run(capsys, "overlay", layer, good,
+                                                                              "--format", "csv")[1]))["area_m2"].tolist()
