@@ -228,7 +228,8 @@ class Changes:
         old_names, new_names = self.old.names(), self.new.names()
         moves, said = [], []
         for (old_code, new_code), group in relocated.groupby(["old_code", "new_code"], sort=True):
-            moves.append(Move(f"{old_code}&{new_code}", origin[new_code], lsoas=sorted(group["small_code"])))
+            label = f"{old_code} ({self.old.label}) ∩ {new_code} ({self.new.label})"  # a label: the LSOAs are listed
+            moves.append(Move(label, origin[new_code], lsoas=sorted(group["small_code"])))
             said.append(f"{old_names[old_code]} ∩ {new_names[new_code]} → {origin[new_code]}")
         recodes = "; ".join(f"{a}→{b}" for a, b in sorted(self.successor.items()) if a != b)
         description = (f"{self.old.label} → {self.new.label} as moves of small areas ({len(moves)}: {'; '.join(said)})"

@@ -143,13 +143,13 @@ def test_scenario_reproduces_the_new_layer_small_area_for_small_area():
     assert result.successor == {"N": "N", "S": "S", "E": "E2"}
     assert list(result.pieces["from_code"] + ">" + result.pieces["to_code"]) == ["N>E2"]
     scenario = result.scenario()
-    assert [(m.unit, m.to, m.lsoas) for m in scenario.moves] == [("N&E2", "E", ["s4"]), ("W&S", "S", ["s8", "s9"])]
+    assert [(m.unit, m.to, m.lsoas) for m in scenario.moves] == [("N (fp1) ∩ E2 (fp2)", "E", ["s4"]), ("W (fp1) ∩ S (fp2)", "S", ["s8", "s9"])]
     after, resolved, _ = run_moves(old, scenario, units=[], geometry=False)
     mapped = after.members.assign(code=after.members["code"].map(result.successor))
     assert dict(zip(mapped["small_code"], mapped["code"])) == dict(zip(new.members["small_code"], new.members["code"]))
     assert sorted(after.codes) == ["E", "N", "S"]  # W emptied and dropped
     # The scenario survives the JSON round trip with its small-area lists.
-    assert scenario.to_dict()["moves"][0] == {"unit": "N&E2", "to": "E", "lsoas": ["s4"]}
+    assert scenario.to_dict()["moves"][0] == {"unit": "N (fp1) ∩ E2 (fp2)", "to": "E", "lsoas": ["s4"]}
 
 
 def test_people_unknown_matches_by_small_areas():
