@@ -122,7 +122,7 @@ def result(layers, population):
                    ccgs=[layers[g] for _, _, g in VINTAGES])
 
 
-def test_every_history_figure_row_by_row(result, raw):
+def test_every_history_figure_row_by_row(result, raw, names):
     table = result.table.set_index("vintage")
     previous = None
     for fp, council, ccg in VINTAGES:
@@ -139,6 +139,8 @@ def test_every_history_figure_row_by_row(result, raw):
             moves = independent_moves(raw, previous, fp)
             assert got["pieces_moved"] == len(moves), fp
             assert got["people_moved"] == moves["people"].sum(), fp
+            classes = [kind for kind, _, _ in independent_classes(raw, previous, fp, names).values()]
+            assert (got["merged"], got["split"]) == (classes.count("merged"), 0), fp
         previous = fp
 
 
@@ -197,7 +199,8 @@ def names(data_dir) -> dict[str, dict[str, str]]:
                                 ("stp19", "lookup_lsoa11_ccg19_stp19_lad19.csv", "STP19CD", "STP19NM"),
                                 ("stp20", "lookup_lsoa11_ccg20_stp20_lad20.csv", "STP20CD", "STP20NM"),
                                 ("stp21", "lookup_lsoa11_ccg21_stp21_lad21.csv", "STP21CD", "STP21NM"),
-                                ("icb22", "lookup_lsoa11_sicbl22_icb22_lad22.csv", "ICB22CD", "ICB22NM")):
+                                ("icb22", "lookup_lsoa11_sicbl22_icb22_lad22.csv", "ICB22CD", "ICB22NM"),
+                                ("icb24", "lookup_lsoa21_sicbl24_icb24.csv", "ICB24CD", "ICB24NM")):
         t = pd.read_csv(data_dir / file, dtype=str, usecols=[cd, nm]).drop_duplicates(cd)
         out[label] = dict(zip(t[cd], t[nm]))
     return out
