@@ -1,8 +1,9 @@
 """The catalogue: the published files coterminosity reads and the named layers built from them.
 
 Files are looked up in one data folder: ``--data-dir``, else ``$COTERM_DATA``, else the
-user cache (where ``coterm data fetch`` writes). Derived layers are cached separately
-(``$COTERM_CACHE``, else the user cache), so a read-only data folder works.
+user cache (where ``coterm data fetch`` writes), else the England bundle shipped in the
+package (:mod:`coterminosity.data`). Derived layers are cached separately (``$COTERM_CACHE``,
+else the user cache), so a read-only data folder works.
 
 Every catalogue layer from 2016 to 2024 is an exact union of the 32,844 LSOAs (December 2011):
 its :class:`LayerRecipe` says which lookups assign each LSOA to a unit, and how many units the
@@ -308,25 +309,60 @@ def default_cache_root() -> Path:
     return Path(env).expanduser() if env else Path(user_cache_dir("coterminosity"))
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The folder holding the published files: the option, then ``$COTERM_DATA``, then the cache."""
+def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
+    """The folder given by ``--data-dir`` or ``$COTERM_DATA`` and which of the two gave it, or None."""
     if data_dir:
-        path = Path(data_dir).expanduser()
-        source = "--data-dir"
+        path, source = Path(data_dir).expanduser(), "--data-dir"
     elif os.environ.get("COTERM_DATA"):
-        path = Path(os.environ["COTERM_DATA"]).expanduser()
-        source = "COTERM_DATA"
+        path, source = Path(os.environ["COTERM_DATA"]).expanduser(), "COTERM_DATA"
     else:
-        return default_cache_root() / "data"
+        return None
     if not path.is_dir():
         raise CotermError(f"{source} {path}: not a folder; point it at the folder holding the ONS files")
-    return path
+    return path, source
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder holding the published files: the option, then ``$COTERM_DATA``, then the cache's
+    ``data`` folder (where ``coterm data fetch`` writes)."""
+    given = explicit_data_dir(data_dir)
+    return given[0] if given else default_cache_root() / "data"
+
+
+def bundled(name: str, data_dir: str | os.PathLike | None = None) -> bool:
+    """True when dataset ``name`` is read from the England bundle shipped in the package: no
+    ``--data-dir``/``$COTERM_DATA``, no fetched copy in the user cache, and the bundle carries it."""
+    if explicit_data_dir(data_dir) or (default_cache_root() / "data" / DATASETS[name].filename).is_file():
+        return False
+    from .. import data
+
+    return data.carries(name)
+
+
+def data_note(names: tuple[str, ...] = ("lsoa11",), data_dir: str | os.PathLike | None = None) -> str:
+    """The report line naming where the datasets ``names`` were read: a folder, the cache, the bundle."""
+    given = explicit_data_dir(data_dir)
+    if given:
+        return f"data: published files in {given[0]} ({given[1]})"
+    from .. import data
+
+    inside = [n for n in names if bundled(n, data_dir)]
+    fetched = [n for n in names if n not in inside]
+    if not fetched:
+        return data.data_note()
+    where = f"data: {', '.join(fetched)} fetched into {default_cache_root() / 'data'}"
+    return where + (f"; {', '.join(inside)} from the {data.TITLE}" if inside else "")
 
 
 def dataset_path(name: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """The path of a catalogue dataset, or a one-line error saying how to get it."""
+    """The file holding a catalogue dataset: in ``--data-dir``/``$COTERM_DATA`` when given, else
+    fetched into the user cache, else the bundled England set's file; or a one-line error."""
     if name not in DATASETS:
         raise CotermError(f"unknown dataset {name!r}; `coterm data list` shows the catalogue")
+    if bundled(name, data_dir):
+        from .. import data
+
+        return data.bundle_file(name)
     folder = resolve_data_dir(data_dir)
     path = folder / DATASETS[name].filename
     if not path.is_file():

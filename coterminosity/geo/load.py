@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import CotermError
 from .build import build_layer
 from .cache import cache_file, read_cached, read_notes, write_cached, write_notes
-from .catalogue import LAYERS, dataset_path, layer_recipe, unknown_layer_hint
+from .catalogue import LAYERS, bundled, data_note, dataset_path, layer_recipe, unknown_layer_hint
 from .layer import Layer
 from .lookups import named_membership
 from .members import attach_members
@@ -40,6 +40,9 @@ def named_layer(name: str, data_dir=None) -> Layer:
         return small_area_layer(data_dir)
     if recipe.how == "file":
         return _file_layer(name, data_dir)
+    shipped = _bundled_layer(name, data_dir)
+    if shipped is not None:
+        return shipped
     cache = cache_file(f"layer-{name}", recipe.sources, data_dir)
     members_file = cache.with_suffix(".members.parquet")
     frame = read_cached(cache, geo=True)
@@ -61,6 +64,20 @@ def named_layer(name: str, data_dir=None) -> Layer:
     write_cached(layer.frame, cache)
     write_notes(cache, layer.notes)
     return layer
+
+
+def _bundled_layer(name: str, data_dir=None) -> Layer | None:
+    """A layer the England bundle carries dissolved ahead (read, not built), or None."""
+    if not all(bundled(n, data_dir) for n in LAYERS[name].sources):
+        return None
+    from ..data import england
+
+    frame = england.prebuilt(name)
+    if frame is None:
+        return None
+    notes = [data_note((SMALL_AREAS,), data_dir), *england.notes(), *_recipe_notes(name, len(frame))]
+    return Layer(frame, label=name, members=named_membership(name, data_dir).members, small_areas=SMALL_AREAS,
+                 notes=notes, source=f"catalogue {name}", blocks=small_area_table(data_dir))
 
 
 def _recipe_notes(name: str, units: int) -> list[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .build import Membership, membership_from_table
-from .catalogue import DATASETS, LayerRecipe, dataset_path, layer_recipe
+from .catalogue import DATASETS, LayerRecipe, bundled, dataset_path, layer_recipe
 from .read import read_table
 from .smallareas import small_area_table
 
@@ -45,6 +45,17 @@ def named_membership(name: str, data_dir=None) -> Membership:
         # LSOA names are "<district name> 057B": the district name is all but the last word.
         table["LAD11NM"] = table["name"].str.rsplit(" ", n=1).str[0]
         return membership_from_table(codes, table, "code", "LAD11CD", "LAD11NM", "lsoa11 LAD11CD")
+    if recipe.how in ("lookup", "via", "upper") and all(bundled(n, data_dir) for n in recipe.sources[1:]):
+        from ..data import england
+
+        table, names = england.membership(name)
+        if np.array_equal(table[KEY].to_numpy(), codes.to_numpy()):  # the bundle's own LSOAs: checked when built
+            return Membership(members=table.rename(columns={KEY: "small_code"}), names=names)
+        table["name"] = table["code"].map(names)
+        where = f"{name} in the bundled England set"
+        membership = membership_from_table(codes, table, KEY, "code", "name", where)
+        check_exact(membership, where, int(codes.str.startswith(ENGLAND).sum()))
+        return membership
     where = str(dataset_path(recipe.lookup, data_dir))
     if recipe.how == "lookup":
         table = read_lookup(recipe.lookup, data_dir, [KEY, recipe.code_col, recipe.name_col])

@@ -17,7 +17,7 @@ import shapely
 
 from ..errors import CotermError, InputError
 from .cache import cache_file, read_cached, write_cached
-from .catalogue import CENTROIDS, DATASETS, POPULATION, dataset_path
+from .catalogue import CENTROIDS, DATASETS, POPULATION, bundled, dataset_path
 from .layer import BNG, Layer, Population
 from .numbers import finite_total, to_counts
 from .read import read_frame, read_table, row_names
@@ -38,7 +38,11 @@ def lsoa_points(data_dir=None) -> tuple[pd.DataFrame, list[str]]:
             f"centroids in the data folder ({DATASETS[CENTROIDS].filename})"]
     cache = cache_file("lsoa11-centroids", ("lsoa11", CENTROIDS), data_dir)
     points = read_cached(cache, geo=False)
-    if points is None:
+    if points is None and bundled(CENTROIDS, data_dir) and bundled(SMALL_AREAS, data_dir):
+        from ..data import england
+
+        points = england.centroids()  # measured against the bundled polygons when it was built
+    elif points is None:
         points = _centroids(path, data_dir)
         write_cached(points, cache)
     # A centroid outside its generalised polygon lies in a neighbour (or the sea): a geometry overlay

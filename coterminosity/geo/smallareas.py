@@ -2,6 +2,7 @@
 
 Their polygons are read once, projected to EPSG:27700, repaired, snapped and coverage-cleaned,
 then cached with a light table (code, name, district, area, a point inside) for the exact paths.
+With no data folder they come from the England bundle, where they are stored already cleaned.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shapely
 
 from ..errors import InputError
 from .cache import cache_file, read_cached, read_notes, write_cached
-from .catalogue import DATASETS, dataset_path
+from .catalogue import DATASETS, bundled, data_note, dataset_path
 from .layer import BNG, Layer
 from .read import read_frame
 from .validity import clean_coverage, repair_polygons
@@ -25,11 +26,16 @@ SMALL_AREAS = "lsoa11"
 
 
 def small_area_polygons(data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """All LSOA polygons in EPSG:27700, repaired and snapped to a 1 cm grid (cached), and notes."""
+    """All LSOA polygons in EPSG:27700, repaired and snapped to a 1 cm grid (cached), and notes
+    (the first names where the data came from)."""
+    if bundled(SMALL_AREAS, data_dir):
+        from ..data import england
+
+        return england.polygons(), [data_note((SMALL_AREAS,), data_dir), *england.notes()]
     cache = cache_file("lsoa11-polygons", ("lsoa11",), data_dir)
     frame = read_cached(cache, geo=True)
     if frame is not None:
-        return frame, read_notes(cache)
+        return frame, [data_note((SMALL_AREAS,), data_dir), *read_notes(cache)]
     path = dataset_path("lsoa11", data_dir)
     log.info("reading %s (32,844 LSOAs) and projecting to EPSG:27700 …", path.name)
     raw = read_frame(path)
@@ -49,11 +55,15 @@ def small_area_polygons(data_dir=None) -> tuple[gpd.GeoDataFrame, list[str]]:
     )
     frame["area_m2"] = frame.geometry.area
     write_cached(frame, cache, notes)
-    return frame, notes
+    return frame, [data_note((SMALL_AREAS,), data_dir), *notes]
 
 
 def small_area_table(data_dir=None) -> pd.DataFrame:
     """Per LSOA: code, name, parent district, area (m²) and a point inside it (x, y). Cached, no polygons."""
+    if bundled(SMALL_AREAS, data_dir):
+        from ..data import england
+
+        return england.small_area_table()
     cache = cache_file("lsoa11-table", ("lsoa11",), data_dir)
     table = read_cached(cache, geo=False)
     if table is not None:
