@@ -984,3 +984,40 @@ def test_csv_safe_neutralises_spreadsheet_formulas(tmp_path, good, capsys):
     assert table["name"].tolist() == ["'" + f for f in FORMULAS[:-1]] + ["Plain"]
     assert table["area_m2"].tolist() == pd.read_csv(pd.io.common.StringIO(run(capsys, "overlay", layer, good,
                                                                               "--format", "csv")[1]))["area_m2"].tolist()
+
+
+# ---------------------------------------------------------------- coordinate reference systems, round two
+
+
+def gpkg_layer(path: Path, boxes: list[tuple[float, float, float, float]], crs) -> Path:
+    frame = gpd.GeoDataFrame({"code": [f"u{i}" for i in range(len(boxes))], "name": ["x"] * len(boxes)},
+                             geometry=[shapely.box(*b) for b in boxes], crs=crs)
+    frame.to_file(path, engine="pyogrio")
+    return path
+
+
+def test_crs_option_is_for_files_without_a_fitting_crs(tmp_path, capsys):
+    nocrs = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning):
+        gpkg_layer(nocrs, [(X0, Y0, X0 + 200, Y0 + 100)], None)
+    # The other layer is right as it is: longitude/latitude labelled WGS84 (the same two squares).
+    lonlat = gpd.GeoDataFrame({"code": ["g1", "g2"], "name": ["West", "East"]},
+                              geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)], crs="EPSG:27700")
+    wgs = tmp_path / "wgs.geojson"
+    lonlat.to_crs("EPSG:4326").to_file(wgs, engine="pyogrio")
+    code, out, err = run(capsys, "overlay", nocrs, wgs, "--crs", "EPSG:27700")
+    assert code == 0, err
+    assert f"{wgs}: --crs EPSG:27700 not applied: the file says EPSG:4326" in out
+    row = [line for line in out.splitlines() if line.startswith("u0 ")][0]
+    assert "contains" in row  # u0 is the union of West and East once both are read right
+
+
+def test_irish_grid_label_on_british_coordinates_is_an_error(tmp_path, good, capsys):
+    bad = gpkg_layer(tmp_path / "irish.gpkg", [(X0, Y0, X0 + 100, Y0 + 100)], "EPSG:29903")
+    assert_one_line_error(capsys, ["overlay", bad, good], bad, "labelled TM75 / Irish Grid (EPSG:29903)",
+                          "outside that area and fit British National Grid", "--crs EPSG:27700")
+    code, out, _ = run(capsys, "overlay", bad, good, "--crs", "EPSG:27700", "--format", "markdown")
+    assert code == 0 and "does not fit its coordinates; read as EPSG:27700 (--crs)" in out
+    belfast = gpkg_layer(tmp_path / "belfast.gpkg", [(333000, 373000, 334000, 374000)], "EPSG:29903")
+    layer = read_layer(belfast)  # a real Irish Grid file (Belfast) is read as it says
+    assert layer.frame.crs.to_epsg() == 27700 and layer.frame.geometry.area.iloc[0] == pytest.approx(1e6, rel=0.01)
