@@ -309,7 +309,7 @@ function cotermSetup(map, spec, id) {
     cotermControl(map, 'topleft', 'coterm-box coterm-title', function (div) { div.textContent = spec.title; });
   }
   if (spec.search) cotermSearch(map, spec.search);
-  var small = container.clientWidth < (spec.collapseBelow || 640) || container.clientHeight < 500;
+  var small = container.clientWidth < (spec.collapseBelow || 640) || container.clientHeight < 640;
   cotermLegend(map, spec.legend, small);
   var overlays = {};
   (map.cotermLayers || []).forEach(function (group) {
