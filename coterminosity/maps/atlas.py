@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -144,7 +145,7 @@ def build_atlas(footprints: Layer, comparisons: Sequence[Comparison], *, fine: L
                        _e(names.get(largest.loc[s.b_code, "largest_in"], "")) if s.b_code in largest.index else ""]
                       for s in cut.itertuples()]
         near = sorted(focus.keep[footprints.label] - {code}, key=lambda c: names.get(c, c))
-        body = [f'<nav><a href="../index.html">All footprints</a> · <a href="../map.html">Whole map</a></nav>',
+        body = ['<nav><a href="../index.html">All footprints</a> · <a href="../map.html">Whole map</a></nav>',
                 f"<h1>{_e(r.name)} <small>{_e(code)}</small></h1>", fragment,
                 "<section><h2>Facts</h2>" + _table(["", ""], facts, cls="facts") + "</section>"]
         body.append(f"<section><h2>{_e(words.capitalize())} it splits ({len(split_rows)})</h2>"

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from headless import Browser, find_chromium
 
 from coterminosity.cli import main
-from headless import Browser, find_chromium
 
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="chromium not installed (apt-get install chromium)")
 
