@@ -120,6 +120,7 @@ def summarise(footprints: Layer, against: list[Layer], population: Population | 
         table[f"{label}_split"] = classes["split"].to_numpy()
         table[f"{label}_wrong_side"] = classes["wrong_side"].to_numpy()
         table[f"{label}_class"] = classes["class"].to_numpy()
-    notes = [f"{c.b.label}: {c.overlay.notes[0]}" for c in comparisons]
+    notes = [n for n in footprints.notes if n.startswith("data: ")][:1]  # where the layers were read
+    notes += [f"{c.b.label}: {c.overlay.notes[0]}" for c in comparisons]
     by_used = comparisons[0].by if comparisons else (by or "area")
     return Summary(footprints, comparisons, table, by_used, threshold, population, notes)

@@ -12,7 +12,7 @@ from functools import lru_cache
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import CotermError
+from ..errors import CotermError, InputError
 from . import BUNDLE_DIR, manifest
 
 CRS = "EPSG:27700"
@@ -53,7 +53,7 @@ def membership(layer: str) -> tuple[pd.DataFrame, dict[str, str]]:
     code → name; or a one-line error when the bundle does not carry the layer."""
     doc = manifest()
     if layer in doc.get("unavailable", {}):
-        raise CotermError(doc["unavailable"][layer])
+        raise InputError(doc["unavailable"][layer])  # as the raw files would
     if layer not in doc.get("layers", {}):
         raise CotermError(f"{layer}: not in the bundled England set (it was built before this layer was added); "
                           "point --data-dir/COTERM_DATA at the published files, or rebuild it with "
