@@ -118,10 +118,12 @@ def read_frame(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
             raise InputError(f"{p}: not a readable GeoParquet file ({str(err).splitlines()[0]})") from None
     if suffix == ".zip" and not zipfile.is_zipfile(p):
         raise InputError(f"{p}: not a valid zip archive (corrupt or truncated); re-download it")
+    layer = layer or choose_layer(p)[0]
     kwargs = {"layer": layer} if layer else {}
     try:
         with warnings.catch_warnings():  # NaN coordinates warn here; check_polygons reports them in one line
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.filterwarnings("ignore", "More than one layer found", UserWarning)  # choose_layer says it
             return gpd.read_file(p, engine="pyogrio", **kwargs)
     except UnicodeDecodeError:
         return gpd.read_file(p, engine="pyogrio", encoding="latin-1", **kwargs)
@@ -131,6 +133,26 @@ def read_frame(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(f"{p}: not a readable boundary file ({str(err).splitlines()[0]})") from None
     except ValueError as err:
         raise InputError(f"{p}: not a readable boundary file ({str(err).splitlines()[0]})") from None
+
+
+def choose_layer(path: Path) -> tuple[str | None, list[str]]:
+    """The layer to read in a file holding several (the first polygon layer) and a note naming them
+    all; (None, []) for a file of one layer."""
+    if path.suffix.lower() in (".csv", ".parquet", ".geoparquet"):
+        return None, []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path)]
+    except Exception:  # unreadable files are reported by the reader itself
+        return None, []
+    if len(layers) < 2:
+        return None, []
+    polygonal = [name for name, kind in layers if "polygon" in kind.lower()]
+    chosen = polygonal[0] if polygonal else layers[0][0]
+    why = {0: "the first", 1: "the only polygon layer"}.get(len(polygonal), "the first polygon layer")
+    listed = ", ".join(name for name, _ in layers[:8]) + (", …" if len(layers) > 8 else "")
+    return chosen, [f"{path}: holds {len(layers)} layers ({listed}); read {chosen!r} ({why}); name another with --layer"]
 
 
 def encoding_note(path: Path) -> list[str]:
@@ -213,6 +235,38 @@ def check_polygons(frame: gpd.GeoDataFrame, where: str) -> None:
                          f"{len(np.unique(owner))} such features); fix or remove them")
 
 
+OVERLAP_M2 = 1.0  # overlaps between units of one layer smaller than this (or than OVERLAP_SHARE) are noise
+OVERLAP_SHARE = 0.001
+OVERLAP_CHECK_UNITS = 5_000
+
+
+def overlap_notes(geoms: np.ndarray, codes: pd.Series, where: str) -> list[str]:
+    """A note when units of one layer overlap each other (beyond digitising noise): a place in two
+    units is counted in both. Layers of more than :data:`OVERLAP_CHECK_UNITS` units (small-area
+    layers, ~10 s for the 32,844 LSOAs) are not checked."""
+    if len(geoms) > OVERLAP_CHECK_UNITS:
+        return []
+    tree = shapely.STRtree(geoms)
+    # Interiors meeting: overlapping, or one inside the other (neighbours that only touch are neither).
+    pairs = np.hstack([tree.query(geoms, predicate="overlaps"), tree.query(geoms, predicate="contains")])
+    pairs = np.unique(np.sort(pairs, axis=0), axis=1)
+    left, right = pairs[0], pairs[1]
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return []
+    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    real = np.flatnonzero((shared > OVERLAP_M2) & (shared > OVERLAP_SHARE * smaller))
+    if not len(real):
+        return []
+    worst = real[np.argmax(shared[real])]
+    i, j = left[worst], right[worst]
+    return [f"{where}: {len(real)} pairs of units overlap each other (largest: {codes.iloc[i]!r} and "
+            f"{codes.iloc[j]!r}, {shared[worst]:,.0f} m², {shared[worst] / smaller[worst]:.1%} of the smaller); "
+            "what lies in both is counted in both"]
+
+
 def read_layer(
     path: str | Path,
     *,
@@ -243,13 +297,14 @@ def read_layer(
     check_polygons(frame, where)
     codes = _check_codes(frame, code_col, where)
     frame, notes = to_bng(frame, where, crs=crs, suffix=p.suffix)
-    notes = encoding_note(p) + notes
+    notes = encoding_note(p) + ([] if layer else choose_layer(p)[1]) + notes
     geoms, repair = repair_polygons(frame.geometry.values)
     collapsed = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if len(collapsed):
         raise InputError(f"{where}: feature {collapsed[0] + 1} (code {codes.iloc[collapsed[0]]!r}) has no area once "
                          f"repaired (zero-area or under 1 cm; {len(collapsed)} such); remove or redraw it")
     notes += [f"{where}: {n}" for n in repair.describe()]
+    notes += overlap_notes(geoms, codes, where)
     names = frame[name_col].astype(str) if name_col else codes
     extra = frame.drop(columns=[c for c in (code_col, name_col, frame.geometry.name) if c])
     extra = extra.drop(columns=[c for c in extra.columns if c in ("code", "name")])

@@ -15,6 +15,7 @@ import re
 import signal
 import stat
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -1021,3 +1022,47 @@ def test_irish_grid_label_on_british_coordinates_is_an_error(tmp_path, good, cap
     belfast = gpkg_layer(tmp_path / "belfast.gpkg", [(333000, 373000, 334000, 374000)], "EPSG:29903")
     layer = read_layer(belfast)  # a real Irish Grid file (Belfast) is read as it says
     assert layer.frame.crs.to_epsg() == 27700 and layer.frame.geometry.area.iloc[0] == pytest.approx(1e6, rel=0.01)
+
+
+# ---------------------------------------------------------------- silent reader choices
+
+
+def test_units_of_one_layer_overlapping_each_other_are_noted(tmp_path, good, capsys):
+    bad = geojson(tmp_path / "overlapping.geojson", [
+        feature("a", "A", poly(square(0, 0, 100))),
+        feature("b", "B", poly(square(60, 0, 100))),  # 40 m × 100 m over A
+        feature("c", "C", poly(square(300, 0, 100))),
+        feature("d", "D", poly(square(320, 20, 10))),  # wholly inside C
+        feature("e", "E", poly(ring((400, 0), (500.0005, 0), (500.0005, 100), (400, 100)))),  # 0.05 m² over F: noise
+        feature("f", "F", poly(square(500, 0, 100)))])
+    notes = [n for n in read_layer(bad).notes if "overlap" in n]
+    assert notes == [f"{bad}: 2 pairs of units overlap each other (largest: 'a' and 'b', 4,000 m², 40.0% of the "
+                     "smaller); what lies in both is counted in both"]
+    code, out, _ = run(capsys, "overlay", bad, good)
+    assert code == 0 and "2 pairs of units overlap each other" in out
+    assert not any("overlap each other" in n for n in read_layer(good).notes)
+
+
+def test_a_file_of_several_layers_says_which_it_read(tmp_path, good, capsys):
+    path = tmp_path / "two.gpkg"
+    gpd.GeoDataFrame({"code": ["p"], "name": ["x"]}, geometry=[shapely.Point(X0, Y0)], crs="EPSG:27700").to_file(
+        path, layer="sites", engine="pyogrio")
+    gpkg_frame = gpd.GeoDataFrame({"code": ["a"], "name": ["A"]}, geometry=[shapely.box(X0, Y0, X0 + 200, Y0 + 100)],
+                                  crs="EPSG:27700")
+    gpkg_frame.to_file(path, layer="areas", engine="pyogrio")
+    gpkg_frame.to_file(path, layer="areas_old", engine="pyogrio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw library warning on stderr either
+        layer = read_layer(path)
+    assert layer.codes.tolist() == ["a"]
+    assert f"{path}: holds 3 layers (sites, areas, areas_old); read 'areas' (the first polygon layer); name another " \
+        "with --layer" in layer.notes
+    assert not any("holds 3 layers" in n for n in read_layer(path, layer="areas_old").notes)
+    code, out, _ = run(capsys, "overlay", path, good)
+    assert code == 0 and "holds 3 layers" in out and "contains" in out
+    single = tmp_path / "one.gpkg"
+    gpkg_frame.to_file(single, layer="areas", engine="pyogrio")
+    gpd.GeoDataFrame({"code": ["p"]}, geometry=[shapely.Point(X0, Y0)], crs="EPSG:27700").to_file(
+        single, layer="sites", engine="pyogrio")
+    assert f"{single}: holds 2 layers (areas, sites); read 'areas' (the only polygon layer); name another with " \
+           "--layer" in read_layer(single).notes
