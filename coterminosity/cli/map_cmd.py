@@ -28,8 +28,12 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--show", action="append", metavar="LAYER",
                    help="extra layer to draw as outlines with code/name tooltips (repeatable), e.g. places or catchments")
     p.add_argument("--focus", metavar="CODE_OR_NAME", help="zoom to one footprint and draw only its neighbourhood")
-    p.add_argument("--color-by", choices=("class", "score"), default="class",
-                   help="colour footprints by class, or by fit = 1 − wrong side / total (default class)")
+    p.add_argument("--color-by", choices=("class", "score", "containment"), default="class",
+                   help="colour footprints by class, by fit = 1 − wrong side / total, or by the share of their "
+                        "residents' patient flow kept inside (with --containment) (default class)")
+    p.add_argument("--containment", metavar="FLOWS",
+                   help="patient flows to draw: trust22 (the acute trusts' catchments): each footprint's share kept "
+                        "inside in its report, the trusts as circles sized by their flow")
     p.add_argument("--tiles", choices=("none", "osm", "cartodb"), default="none",
                    help="basemap (default none: the page needs no internet at all)")
     p.add_argument("--embed", action="store_true",
@@ -78,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     population = population_for(args, footprints, *against)
     comparisons = [compare(footprints, layer, population, by=weight_of(args), threshold=args.threshold,
                            **sliver_options(args)) for layer in against]
+    flows = None
+    if args.containment:
+        flows = _containment(args, footprints)
     moved = None
     if before is not None:
         from ..boundaries.changes import changes
@@ -91,13 +98,25 @@ def run(args: argparse.Namespace) -> int:
     fine = fine or fine_for(args, *against)
     m = build_map(footprints, comparisons, extra_layers=extra, color_by=args.color_by, focus=args.focus,
                   tiles=args.tiles, fine=fine, tolerance=args.simplify, pieces=not args.no_pieces, title=args.title,
-                  height=args.height if args.embed else "100%", changes=moved)
+                  height=args.height if args.embed else "100%", changes=moved, containment=flows)
     size = write_map(args, m)
     summary = m.coterm_summary
     drawn = "; ".join(f"{name}: {count}" for name, _, count in summary.layers)
     log.info("wrote %s (%.2f MB, %s, simplified at %.0f m) — %s", args.output, size / 1e6,
              "fragment" if args.embed else "page", summary.tolerance, drawn)
     return 0
+
+
+def _containment(args: argparse.Namespace, footprints):
+    """The containment map data of the trust catchments in ``footprints``."""
+    from ..boundaries.containment import containment_map_data, measure_containment
+    from ..geo.trusts import TRUST_LAYER, load_trust_inputs
+
+    if args.containment != TRUST_LAYER:
+        raise InputError(f"map: --containment {args.containment!r}: only {TRUST_LAYER} (the trust catchments) is drawn; "
+                         "`coterm containment` reads other flow tables")
+    inputs = load_trust_inputs(data_dir=args.data_dir)
+    return containment_map_data(measure_containment(inputs, footprints), inputs.locations)
 
 
 def write_map(args: argparse.Namespace, m) -> int:

@@ -20,6 +20,7 @@ import shapely
 from ..errors import InputError
 from ..geo.layer import Layer
 from .elements import Attribution, Setup, offline_map
+from .flows import CONTAINMENT_COLUMNS, containment_legend, containment_style, draw_destinations, with_containment
 from .frames import footprint_columns, footprint_frame, piece_columns, piece_frame, unit_columns, unit_frame, unit_word
 from .geometry import Display, auto_tolerance, display_geometry, intersect_pieces, to_display
 from .layers import MapLayer, draw, format_value
@@ -48,10 +49,11 @@ from .styles import (
 if TYPE_CHECKING:
     from ..boundaries.changes import Changes
     from ..boundaries.comparison import Comparison
+    from ..boundaries.containment import ContainmentMapData
     from ..boundaries.focus import Focus
 
 TILES = {"none": None, "osm": "OpenStreetMap", "cartodb": "CartoDB positron"}
-ColorBy = Literal["class", "score"]
+ColorBy = Literal["class", "score", "containment"]
 DATA_CREDIT = "Boundaries: ONS / OS open data (OGL), contains OS data © Crown copyright and database right"
 
 
@@ -79,6 +81,8 @@ def _weight_text(comp: Comparison):
 
 def _footprint_style(color_by: ColorBy, fp: gpd.GeoDataFrame, focus_code: str | None, b_label: str):
     """Style function and legend entries of the footprint fills."""
+    if color_by == "containment":
+        return containment_style, containment_legend()
     if color_by == "class":
         def style(row):
             return class_style(row["class"])
@@ -117,6 +121,7 @@ def build_map(
     width: str = "100%",
     height: str = "100%",
     changes: Changes | None = None,
+    containment: ContainmentMapData | None = None,
 ) -> folium.Map:
     """A folium map of ``footprints`` coloured by class (or fit) against the first comparison.
 
@@ -130,14 +135,19 @@ def build_map(
     extent). ``changes``: a :func:`~coterminosity.boundaries.changes.changes` result whose new
     layer is ``footprints`` (a scenario, or a later vintage): the old footprints are drawn as a
     "before" outline layer and the moved pieces highlighted with their people.
+    ``containment``: patient flows (:func:`~coterminosity.boundaries.containment.containment_map_data`):
+    each footprint's share kept inside joins its report (``color_by="containment"`` colours by it)
+    and the destinations are drawn as circles sized by their flow.
     The map's ``coterm_summary`` attribute is a :class:`MapSummary`.
     """
     if not comparisons:
         raise InputError("map: compare the footprints with at least one layer (--against)")
     if tiles not in TILES:
         raise InputError(f"map: --tiles {tiles!r}: choose one of {', '.join(TILES)}")
-    if color_by not in ("class", "score"):
-        raise InputError(f"map: --color-by {color_by!r}: choose class or score")
+    if color_by not in ("class", "score", "containment"):
+        raise InputError(f"map: --color-by {color_by!r}: choose class, score or containment")
+    if color_by == "containment" and containment is None:
+        raise InputError("map: --color-by containment needs patient flows (--containment trust22 or a flow table)")
     if isinstance(focus, str):
         from ..boundaries.focus import focus_on
 
@@ -165,11 +175,13 @@ def build_map(
     first = comparisons[0]
     a_title, b_title = short_title(footprints.label), short_title(first.b.label)
     fp = footprint_frame(to_display(display.layers[footprints.label]), comparisons)
+    if containment is not None:
+        fp = with_containment(fp, containment)
     style, legend = _footprint_style(color_by, fp, focus_code, first.b.label)
     formats = {first.weight_col: _weight_text(first), "wrong_side": _weight_text(first)}
     for comp in comparisons[1:]:
         formats[f"{comp.b.label}_wrong_side"] = _weight_text(comp)
-    columns = {c: t for c, t in footprint_columns(comparisons).items() if c in fp.columns}
+    columns = {c: t for c, t in {**footprint_columns(comparisons), **CONTAINMENT_COLUMNS}.items() if c in fp.columns}
     drawn = [draw(m, MapLayer(fp, f"{plain_title(footprints.label)} ({len(fp)})", popup_fields=columns,
                               style=style, z_index=410, formats=formats, heading=lambda r: f"{r['name']} ({r['code']})",
                               simplify=0, key="footprints", interactive=True, hover=True, search=True, labels=True))]
@@ -227,6 +239,10 @@ def build_map(
         drawn.append(draw(m, layer))
         legend.extend(as_legend(extra.legend) or [legend_entry(extra.name, style if isinstance(style, dict) else {})])
 
+    notes = _notes(comparisons)
+    if containment is not None:
+        bounds = tuple(to_display(display.layers[footprints.label]).total_bounds) if focus_code else None
+        drawn.append(draw_destinations(m, containment, bounds, legend, notes))
     heading_text = title or (f"{a_title} against {', '.join(short_title(c.b.label) for c in comparisons)}"
                              + (f" — around {focus.name}" if focus else ""))
     m.coterm_title = heading_text
@@ -234,7 +250,7 @@ def build_map(
     west, south, east, north = bounds_4326
     m.add_child(Setup({
         "title": heading_text,
-        "legend": {"title": f"{a_title} against {b_title}", "entries": legend, "notes": _notes(comparisons)},
+        "legend": {"title": f"{a_title} against {b_title}", "entries": legend, "notes": notes},
         "search": {"placeholder": f"Find a footprint or {unit_word(first.b.label, False)} (name or code)"},
         "labelName": "Footprint names", "labelZoom": 0,
         "bounds": [[float(south), float(west)], [float(north), float(east)]],

@@ -85,6 +85,32 @@ def test_browser_hand_map_hover_click_and_escaping(hand, tmp_path):
 
 @needs_chromium
 @pytest.mark.browser
+def test_browser_destinations_answer_a_click(hand, tmp_path):
+    """Destinations drawn as circles: a click on one reports it with the footprint under it."""
+    import pandas as pd
+
+    from coterminosity.boundaries.containment import ContainmentMapData
+
+    fp, co, comp = hand
+    points = gpd.GeoDataFrame({"code": ["T1"], "name": ["West trust"], "home": ["F1"], "home_name": ["West"],
+                               "patients": [500.0], "from_home": [400.0], "home_share": [0.8]},
+                              geometry=[shapely.Point(X0 + 500, Y0 + 1000)], crs="EPSG:27700")
+    flows = pd.DataFrame({"code": ["F1", "F2"], "name": ["a", "b"], "residents_flow": [450.0, 300.0],
+                          "retained": [400.0, 300.0], "containment_share": [400 / 450, 1.0], "destination_share": [0.8, 1.0]})
+    m = build_map(fp, [comp], containment=ContainmentMapData(flows, points, pd.DataFrame(), 700 / 750),
+                  color_by="containment")
+    page = tmp_path / "flows.html"
+    page.write_text(render_html(m))
+    with Browser(900, 700) as b:
+        assert b.open(page).errors == []
+        b.click(*screen_point(b, *latlon(500, 1000)))
+        text = popup_text(b)
+        assert "West trust (T1)" in text and "Share from its home footprint\t80.0%" in text
+        assert "Share of residents' flow kept inside\t88.9%" in text  # F1 under the circle, in the same popup
+
+
+@needs_chromium
+@pytest.mark.browser
 def test_class_colours_stay_apart_for_colour_blind_readers(six, tmp_path):
     """Every pair of class fills, as rendered, differs by ΔE2000 ≥ 10 with normal vision and with
     simulated deuteranopia and protanopia; the magenta split line differs from every fill too."""

@@ -344,6 +344,27 @@ def test_cli_scenario_map_shows_before_after_and_the_moved_people(tmp_path, data
 
 
 @pytest.mark.realdata
+def test_cli_containment_map_shows_the_report_numbers(tmp_path, data_dir, capsys):
+    """`coterm map icb22 --containment trust22`: each ICB's share kept inside is the report's number."""
+    import pandas as pd
+
+    csv = tmp_path / "containment.csv"
+    assert main(["-q", "containment", "trust22", "--footprints", "icb22", "--format", "csv", "-o", str(csv)]) == 0
+    report = pd.read_csv(csv).set_index("code")
+    page = tmp_path / "containment.html"
+    assert main(["-q", "map", "icb22", "--containment", "trust22", "--color-by", "containment", "-o", str(page)]) == 0
+    text = page.read_text()
+    somerset = report.loc[report["name"] == "NHS Somerset Integrated Care Board"].iloc[0]
+    assert round(somerset["containment_share"], 3) == 0.491  # the least contained ICB in the report
+    code = somerset.name
+    feature = re.search(rf'"code":"{code}","s":\d+,"h":"[^"]+","p":\[([^\]]+)\]', text).group(1)
+    assert f'"{somerset["containment_share"]:.1%}"' in feature
+    assert re.search(r"Destinations \((\d+); circle area = flow\)", text).group(1) == "130"
+    assert "Patient flow: 85.1% of it stays inside its own footprint (England)." in text
+    assert main(["-q", "map", "icb22", "--containment", "flows.csv", "-o", str(tmp_path / "x.html")]) == 2
+
+
+@pytest.mark.realdata
 def test_cli_map_of_a_drawn_footprint_file(tmp_path, capsys, data_dir, monkeypatch):
     """Footprints with no LSOA membership (a drawn file) against catalogue councils: drawn by geometry."""
     monkeypatch.setattr(logging.getLogger("coterminosity"), "level", logging.NOTSET)  # as from a shell

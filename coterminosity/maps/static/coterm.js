@@ -83,6 +83,13 @@ function cotermInRing(x, y, ring) {
   return inside;
 }
 
+function cotermNear(map, geometry, latlng, radius) {
+  // A point feature is "at" the click when the click falls on its circle (plus 3 pixels).
+  var p = geometry.coordinates;
+  var a = map.latLngToContainerPoint(latlng), b = map.latLngToContainerPoint(L.latLng(p[1], p[0]));
+  return a.distanceTo(b) <= (radius || 5) + 3;
+}
+
 function cotermContains(geometry, latlng) {
   var polys = cotermRings(geometry);
   for (var p = 0; p < polys.length; p++) {
@@ -117,6 +124,9 @@ function cotermLayer(map, data, o) {
     pane: o.pane,
     interactive: o.interactive,
     style: function (f) { return o.styles[f.properties.s]; },
+    pointToLayer: function (f, latlng) {
+      return L.circleMarker(latlng, L.extend({pane: o.pane, interactive: o.interactive}, o.styles[f.properties.s]));
+    },
     onEachFeature: function (f, l) {
       var p = f.properties;
       features.push({feature: f, layer: l});
@@ -148,8 +158,12 @@ function cotermReport(map, latlng) {
     var o = group.cotermOptions;
     if (!o.report || !map.hasLayer(group)) return;
     group.cotermFeatures.forEach(function (item) {
-      if (!item.layer.getBounds().contains(latlng)) return;
-      if (!cotermContains(item.feature.geometry, latlng)) return;
+      var g = item.feature.geometry;
+      if (g.type === 'Point') {
+        if (!cotermNear(map, g, latlng, o.styles[item.feature.properties.s].radius)) return;
+      } else if (!item.layer.getBounds().contains(latlng) || !cotermContains(g, latlng)) {
+        return;
+      }
       var p = item.feature.properties;
       var section = cotermDetail(p.h, o.popup, p.p);
       section.insertBefore(cotermEl('div', 'coterm-kind', o.label), section.firstChild);
@@ -235,7 +249,8 @@ function cotermSearch(map, spec) {
     }
     function go(hit) {
       if (!map.hasLayer(hit.group)) hit.group.addTo(map);
-      var bounds = hit.item.layer.getBounds();
+      var bounds = hit.item.layer.getBounds ? hit.item.layer.getBounds()
+        : L.latLngBounds([hit.item.layer.getLatLng(), hit.item.layer.getLatLng()]).pad(0.05);
       map.fitBounds(bounds, {maxZoom: map.getMaxZoom(), padding: [30, 30]});
       var p = hit.item.feature.properties;
       var at = p.lp ? L.latLng(p.lp[0], p.lp[1]) : bounds.getCenter();
