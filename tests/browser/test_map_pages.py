@@ -60,7 +60,8 @@ def popup_text(b: Browser) -> str:
 def test_browser_hand_map_hover_click_and_escaping(hand, tmp_path):
     fp, co, comp = hand
     m = build_map(fp, [comp], title=NASTY)
-    add_layer(m, co.frame, NASTY_IMG, ["code", "name"], {"color": "#08c", "fill": False}, z_index=400)
+    # An extra layer on top of everything, filled: it must not steal the footprints' hover.
+    add_layer(m, co.frame, NASTY_IMG, ["code", "name"], {"color": "#08c", "fillOpacity": 0.1}, z_index=470)
     page = tmp_path / "nasty.html"
     page.write_text(render_html(m))
     with Browser(900, 700) as b:
@@ -80,6 +81,11 @@ def test_browser_hand_map_hover_click_and_escaping(hand, tmp_path):
         for part in (f"{NASTY} (F1)", "People on the wrong side\t40", f"{NASTY_IMG} (mid)", "Share in the main one\t60.0%",
                      f"{NASTY_IMG} in {NASTY}", "outside the co unit's main fp unit (wrong side)"):
             assert part in text, (part, text)
+        # Printed: the layer list, search and zoom buttons are left out, the legend stays.
+        b.send("Emulation.setEmulatedMedia", media="print")
+        shown = ("Array.from(document.querySelectorAll('.leaflet-control-layers, .coterm-search, .leaflet-control-zoom,"
+                 " .coterm-legend')).map(e => getComputedStyle(e).display)")
+        assert b.evaluate(shown) == ["none", "none", "none", "block"]
         assert log.dialogs == [] and log.errors == []
 
 

@@ -88,6 +88,22 @@ def test_six_classes_and_the_legend(six):
     assert "pieces of co units outside their main footprint: 100 people in all (the whole comparison)" in page
 
 
+def test_several_layers_are_styled_apart_and_all_in_the_legend(hand):
+    from coterminosity.boundaries.comparison import compare
+    from maptools import hand_layer, points
+
+    fp, co, comp = hand
+    halves = hand_layer("halves", [("N", "North", box(0, 1000, 4000, 2000)), ("S", "South", box(0, 0, 4000, 1000))])
+    # 70 people in the north of F1 and 70 in its south: F1 cuts both halves.
+    pop = points("hand", [(500, 1500, 70), (500, 500, 70), (3000, 1500, 130), (3000, 500, 130)])
+    m = build_map(fp, [comp, compare(fp, halves, pop)])
+    styles = {el.pane: json.loads(el.options_json)["styles"] for el in m._children.values() if isinstance(el, FeatureLayer)}
+    assert styles["coterm-units-0"] != styles["coterm-units-1"]
+    labels = [e["label"] for e in m.coterm_legend]
+    assert "co boundary" in labels and "halves boundary" in labels
+    assert row(m, "coterm-footprints", "F1")["Class against halves units"] == "split"
+
+
 def test_names_are_escaped_in_the_page(hand):
     fp, co, comp = hand
     m = build_map(fp, [comp], title=NASTY)
