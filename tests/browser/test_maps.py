@@ -89,8 +89,9 @@ def test_six_classes_and_the_legend(six):
 
 
 def test_several_layers_are_styled_apart_and_all_in_the_legend(hand):
-    from coterminosity.boundaries.comparison import compare
     from maptools import hand_layer, points
+
+    from coterminosity.boundaries.comparison import compare
 
     fp, co, comp = hand
     halves = hand_layer("halves", [("N", "North", box(0, 1000, 4000, 2000)), ("S", "South", box(0, 0, 4000, 1000))])
