@@ -29,6 +29,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--by", dest="old_column", metavar="COLUMN", help=argparse.SUPPRESS)
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="output file (.gpkg, .geojson, .parquet or .shp), written atomically")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="build even when the lookup leaves out more than 5%% of the fine units")
     add_population(p, old_by=False)
     add_data(p)
     return p
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         membership = membership_from_table(fine.codes, table, "fine", column, None, where=fine.source)
     for line in membership.problems():
         log.warning("build: %s", line)
+    membership.check_coverage(len(fine), str(args.lookup or fine.source), allow=args.allow_missing)
     if membership.members.empty:
         raise CotermError(f"build: no {fine.label} unit has exactly one parent in the table; nothing to build")
     built = build_layer(fine, membership, Path(args.output).stem, coverage=fine.members is not None)

@@ -13,6 +13,9 @@ from ..errors import InputError
 from .layer import Layer
 
 
+MAX_MISSING_SHARE = 0.05  # a lookup leaving out more of the fine units than this is refused unless allowed
+
+
 @dataclass
 class Membership:
     """Which fine unit belongs to which coarse unit, and what did not fit."""
@@ -22,6 +25,7 @@ class Membership:
     missing: list[str] = field(default_factory=list)  # fine units the table does not list
     duplicated: list[str] = field(default_factory=list)  # fine units listed under several parents
     unknown: list[str] = field(default_factory=list)  # table rows naming no fine unit
+    renamed: list[str] = field(default_factory=list)  # coarse units the table gives several names ("CODE ('A' / 'B')")
 
     def problems(self) -> list[str]:
         """One line per kind of mismatch, with the first few codes."""
@@ -31,7 +35,19 @@ class Membership:
                             ("in the lookup but not in the fine layer", self.unknown)):
             if codes:
                 lines.append(f"{len(codes)} fine units {what} (e.g. {', '.join(codes[:5])})")
+        if self.renamed:
+            lines.append(f"{len(self.renamed)} units have more than one name in the lookup (e.g. "
+                         f"{'; '.join(self.renamed[:3])}); the first name listed is used")
         return lines
+
+    def check_coverage(self, fine_units: int, where: str, *, allow: bool = False) -> None:
+        """Refuse a lookup that leaves more than :data:`MAX_MISSING_SHARE` of the fine units out
+        (a truncated file would quietly give fewer, smaller units), unless ``allow``."""
+        share = len(self.missing) / fine_units if fine_units else 0.0
+        if share > MAX_MISSING_SHARE and not allow:
+            raise InputError(f"{where}: {len(self.missing):,} of {fine_units:,} fine units ({share:.1%}) are missing "
+                             f"from the lookup (e.g. {', '.join(self.missing[:3])}); check the file is whole, or "
+                             "pass --allow-missing to build from the units it lists")
 
 
 def membership_from_table(
@@ -55,15 +71,19 @@ def membership_from_table(
     listed = set(rows[from_col])
     members = rows[rows[from_col].isin(fine) & ~rows[from_col].isin(duplicated)]
     members = members.rename(columns={from_col: "small_code", to_col: "code"})
-    names = {}
+    names, renamed = {}, []
     if name_col:
         names = dict(members.drop_duplicates("code").set_index("code")[name_col].astype(str))
+        spellings = members.dropna(subset=[name_col]).astype({name_col: str}).groupby("code")[name_col].unique()
+        renamed = [f"{code} ({' / '.join(repr(n) for n in found[:3])})"
+                   for code, found in spellings.items() if len(found) > 1]
     return Membership(
         members=members[["small_code", "code"]].reset_index(drop=True),
         names=names,
         missing=sorted(fine - listed),
         duplicated=duplicated,
         unknown=sorted(listed - fine),
+        renamed=renamed,
     )
 
 

@@ -1066,3 +1066,54 @@ def test_a_file_of_several_layers_says_which_it_read(tmp_path, good, capsys):
         single, layer="sites", engine="pyogrio")
     assert f"{single}: holds 2 layers (areas, sites); read 'areas' (the only polygon layer); name another with " \
            "--layer" in read_layer(single).notes
+
+
+@pytest.fixture
+def four_squares(tmp_path) -> Path:
+    return geojson(tmp_path / "fine.geojson", [feature(f"f{i}", f"Fine {i}", poly(square(100 * i, 0, 100)))
+                                                for i in range(4)])
+
+
+def test_lookup_giving_one_parent_two_names_is_noted(tmp_path, four_squares, capsys):
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text("fine,coarse,coarse_name\nf0,G,Alpha\nf1,G,Alfa\nf2,H,Eta\nf3,H,Eta\n")
+    target = tmp_path / "built.gpkg"
+    code, _, err = run(capsys, "build", four_squares, "--lookup", lookup, "--from-col", "fine", "--to-col",
+                       "coarse", "--to-name-col", "coarse_name", "-o", target)
+    assert code == 0, err
+    assert "build: 1 units have more than one name in the lookup (e.g. G ('Alpha' / 'Alfa')); the first name " \
+           "listed is used" in err
+    built = read_layer(target)
+    assert dict(zip(built.codes, built.frame["name"])) == {"G": "Alpha", "H": "Eta"}
+
+
+def test_lookup_leaving_out_many_fine_units_is_an_error_unless_allowed(tmp_path, four_squares, capsys):
+    lookup = tmp_path / "half.csv"
+    lookup.write_text("fine,coarse\nf0,G\nf1,G\n")  # a lookup cut off half way
+    target = tmp_path / "built.gpkg"
+    argv = ["build", four_squares, "--lookup", lookup, "--from-col", "fine", "--to-col", "coarse", "-o", target]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and not target.exists()
+    assert err.splitlines() == ["coterm: warning: build: 2 fine units missing from the lookup (e.g. f2, f3)",
+                                f"coterm build: error: {lookup}: 2 of 4 fine units (50.0%) are missing from the "
+                                "lookup (e.g. f2, f3); check the file is whole, or pass --allow-missing to build "
+                                "from the units it lists"]
+    code, _, err = run(capsys, *argv, "--allow-missing")
+    assert code == 0, err
+    assert read_layer(target).codes.tolist() == ["G"]
+
+
+@pytest.mark.realdata
+def test_truncated_catalogue_lookup_is_an_error_not_a_smaller_report(tmp_path, data_dir, capsys):
+    # Half the STP lookup's rows: the first release built a 23-footprint stp17 and exited 0.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for path in data_dir.iterdir():
+        (folder / path.name).symlink_to(path)
+    name = "lookup_lsoa11_ccg17_stp17_lad17.csv"
+    (folder / name).unlink()
+    lines = (data_dir / name).read_text().splitlines(keepends=True)
+    (folder / name).write_text("".join(lines[: len(lines) // 2]))
+    code, out, err = run(capsys, "overlay", "stp17", "upper17", "--data-dir", folder, "-q")
+    assert code == 2 and out == ""
+    assert f"{folder / name}: 16,423 LSOAs of the 32,844 English LSOA polygons are not in the lookup" in err
