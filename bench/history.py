@@ -5,7 +5,7 @@ with a warm cache. Run by hand, not in the test suite:
 
 The first pass fills the cache (layers built from the LSOAs and the lookups); then each run, in
 this process, loads every layer from the cache, loads the population and computes the history
-(7 rows, 14 membership overlays, 6 changes between vintages). Also times ``coterm history`` as a
+(7 rows, 13 membership overlays, 6 changes between vintages). Also times ``coterm history`` as a
 new process from start to the table printed.
 """
 
