@@ -1117,3 +1117,40 @@ def test_truncated_catalogue_lookup_is_an_error_not_a_smaller_report(tmp_path, d
     code, out, err = run(capsys, "overlay", "stp17", "upper17", "--data-dir", folder, "-q")
     assert code == 2 and out == ""
     assert f"{folder / name}: 16,423 LSOAs of the 32,844 English LSOA polygons are not in the lookup" in err
+
+
+# ---------------------------------------------------------------- a membership column checked against the geometry
+
+
+@pytest.fixture
+def fake_lsoas(monkeypatch):
+    """Four small areas of 100 m × 50 m: L1, L2 make the west square, L3, L4 the east one."""
+    table = pd.DataFrame({"code": ["L1", "L2", "L3", "L4"], "name": ["a", "b", "c", "d"], "LAD11CD": ["D"] * 4,
+                          "area_m2": [5000.0] * 4, "x": [X0 + 50, X0 + 50, X0 + 150, X0 + 150],
+                          "y": [Y0 + 25, Y0 + 75, Y0 + 25, Y0 + 75]})
+    monkeypatch.setattr("coterminosity.geo.members.small_area_table", lambda data_dir=None: table)
+    return table
+
+
+@pytest.mark.parametrize("west, east, problem", [
+    ("L1,L2", "L3,L4", None),
+    ("L3,L4", "L1,L2", "4 listed small areas lie outside their unit, e.g. 2 of 'g1''s"),
+    ("L1", "L3,L4", "1 units whose listed small areas add up to another area, e.g. 'g1': 5,000 m² listed, "
+                    "10,000 m² drawn"),
+    ("L1", "L2,L3,L4", "1 listed small areas lie outside their unit, e.g. 1 of 'g2''s; 2 units whose listed small "
+                       "areas add up to another area"),
+])
+def test_membership_column_is_checked_against_the_geometry(tmp_path, fake_lsoas, west, east, problem):
+    from coterminosity.geo.members import attach_members
+
+    path = geojson(tmp_path / "catchments.geojson", [
+        feature("g1", "West", poly(square(0, 0, 100)), small_area_codes=f"lsoa11:{west}"),
+        feature("g2", "East", poly(square(100, 0, 100)), small_area_codes=f"lsoa11:{east}")])
+    layer = attach_members(read_layer(path))
+    if problem is None:
+        assert layer.members.sort_values("small_code")["code"].tolist() == ["g1", "g1", "g2", "g2"]
+        assert any("membership read from column small_area_codes" in n for n in layer.notes)
+    else:
+        assert layer.members is None  # geometry decides
+        assert f"{path}: column small_area_codes disagrees with the geometry ({problem}" in " ".join(layer.notes)
+        assert any(n.endswith("overlays use geometry") for n in layer.notes)
