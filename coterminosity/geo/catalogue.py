@@ -30,6 +30,17 @@ GEOGRAPHR = "https://github.com/humaniverse/geographr"
 
 
 @dataclass(frozen=True)
+class Join:
+    """Columns a published layer lacks, taken from an ONS lookup table (an ArcGIS table service)
+    and joined on ``key`` when the layer is fetched (e.g. each LSOA's 2011 district)."""
+
+    url: str
+    key: str
+    fields: tuple[str, ...]
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Dataset:
     """One published file the toolkit can read: what it is and where it comes from."""
 
@@ -45,6 +56,15 @@ class Dataset:
     licence: str = OGL
     fields: tuple[str, ...] = ()  # the columns the toolkit reads
     attribution: str = ONS_ATTRIBUTION
+    where: str = "1=1"  # the rows fetched (ArcGIS ``where``: England only for England-and-Wales layers)
+    join: Join | None = None  # columns of ``fields`` that come from a lookup, not from the layer itself
+    bundled_from: bool = True  # False: fetched only, never part of the England bundle (newer or full resolution)
+
+    @property
+    def layer_fields(self) -> tuple[str, ...]:
+        """The fields the publisher's layer itself carries (``fields`` less those joined)."""
+        joined = set(self.join.fields) if self.join else set()
+        return tuple(f for f in self.fields if f not in joined)
 
 
 def _ons(name: str, vintage: str, title: str, service: str, fields: str, kind: str = "lookup") -> Dataset:
@@ -60,6 +80,22 @@ def _manual(name: str, vintage: str, title: str, url: str, fields: str, kind: st
                    fields=tuple(fields.split()), attribution=attribution)
 
 
+OS_ATTRIBUTION = "Contains OS data © Crown copyright and database right 2014; " + ONS_ATTRIBUTION
+ENGLISH_LSOAS = "LSOA11CD LIKE 'E01%'"
+# The ONS boundary layers carry no district: it comes from the output area → LSOA → MSOA → district lookup.
+LSOA11_DISTRICT = Join(f"{ONS_SERVICES}/OA11_LSOA11_MSOA11_LAD11_EW_LUv2/FeatureServer/0", "LSOA11CD", ("LAD11CD",),
+                       "Output Area to LSOA to MSOA to Local Authority District (December 2011) Lookup in England and "
+                       "Wales")
+
+
+def _bfc(name: str, filename: str, vintage: str, title: str, service: str, fields: tuple[str, ...],
+         where: str = "1=1", join: Join | None = None) -> Dataset:
+    """A full-resolution (or newer) ONS boundary layer that only ``coterm data fetch`` brings (not in the bundle)."""
+    return Dataset(name, filename, "polygons", vintage, title, f"{ONS_SERVICES}/{service}/FeatureServer/0",
+                   fields=fields, where=where, join=join, bundled_from=False,
+                   attribution="Contains OS data © Crown copyright and database right; " + ONS_ATTRIBUTION)
+
+
 _OHID = ("Office for Health Improvement and Disparities (OHID), NHS Acute (Hospital) Trust Catchment Populations; "
          "licensed under the " + OGL)
 _ODS = "NHS England Organisation Data Service (ODS); licensed under the " + OGL
@@ -69,11 +105,27 @@ DATASETS: dict[str, Dataset] = {
     for d in [
         Dataset(
             "lsoa11", "lsoa11_england.gpkg", "polygons", "December 2011",
-            "Lower Layer Super Output Areas, England (the small areas every health layer is built from)",
-            f"{ONS_SERVICES}/LSOA_Dec_2011_Boundaries_Generalised_Clipped_BGC_EW_V3/FeatureServer/0",
-            fields=("LSOA11CD", "LSOA11NM", "LAD11CD"),
-            attribution="Contains OS data © Crown copyright and database right 2014; " + ONS_ATTRIBUTION,
+            "Lower Layer Super Output Areas (December 2011) Boundaries Generalised Clipped (BGC) EW V3, England rows, "
+            "with each LSOA's 2011 district (the small areas every health layer is built from; the bundle's source)",
+            f"{ONS_SERVICES}/LSOA_Dec_2011_Boundaries_Generalised_Clipped_BGC_EW_V3_2022/FeatureServer/0",
+            fields=("LSOA11CD", "LSOA11NM", "LAD11CD"), where=ENGLISH_LSOAS, join=LSOA11_DISTRICT,
+            attribution=OS_ATTRIBUTION,
         ),
+        _bfc("lsoa11_bfc", "lsoa11_bfc_england.gpkg", "December 2011",
+             "Lower Layer Super Output Areas (December 2011) Boundaries Full Clipped (BFC) EW V3, England rows: "
+             "full resolution, with each LSOA's 2011 district",
+             "Lower_layer_Super_Output_Areas_Dec_2011_Boundaries_Full_Clipped_BFC_EW_V3_2022",
+             ("LSOA11CD", "LSOA11NM", "LAD11CD"), ENGLISH_LSOAS, LSOA11_DISTRICT),
+        _bfc("lsoa21_bfc", "lsoa21_bfc_england.gpkg", "December 2021",
+             "Lower Layer Super Output Areas (December 2021) Boundaries EW BFC V10, England rows: full resolution",
+             "Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V10", ("LSOA21CD", "LSOA21NM"),
+             "LSOA21CD LIKE 'E01%'"),
+        _bfc("icb23_bfc", "icb23_bfc_england.gpkg", "April 2023",
+             "Integrated Care Boards (April 2023) EN BFC: full resolution", "Integrated_Care_Boards_April_2023_EN_BFC",
+             ("ICB23CD", "ICB23NM")),
+        _bfc("lad24_bfc", "lad24_bfc_england.gpkg", "May 2024",
+             "Local Authority Districts (May 2024) Boundaries UK BFC, England rows: full resolution",
+             "Local_Authority_Districts_May_2024_Boundaries_UK_BFC", ("LAD24CD", "LAD24NM"), "LAD24CD LIKE 'E%'"),
         _ons("lookup_lsoa11_ccg16_lad16", "April 2016", "LSOA (2011) to CCG and district (April 2016)",
              "LSOA11_CCG16_LAD16_EN_LU", "LSOA11CD LSOA11NM CCG16CD CCG16CDH CCG16NM LAD16CD LAD16NM"),
         _ons("lookup_lsoa11_ccg17_stp17_lad17", "April 2017", "LSOA (2011) to CCG, STP footprint and district (April 2017)",

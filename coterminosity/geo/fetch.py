@@ -1,8 +1,14 @@
 """Download the catalogue datasets from their publishers into the data folder, safely.
 
-ArcGIS REST layers (the ONS Open Geography Portal) are paged through ``/query`` with
-``resultOffset`` until ``exceededTransferLimit`` is false; polygons are written as a GeoPackage
-and lookups as CSV. Plain files are downloaded whole. Every request is retried a bounded number
+The package ships an England bundle (:mod:`coterminosity.data`), so nothing needs fetching to
+run; fetching brings what the bundle does not carry — the full-resolution (BFC) and newer
+boundary layers — or the published files themselves (to rebuild the bundle, or to use them in
+place of it: a fetched file is read before the bundle's).
+
+ArcGIS REST layers (the ONS Open Geography Portal) are paged through ``/query`` (the dataset's
+``where``, e.g. English LSOAs only) with ``resultOffset`` until ``exceededTransferLimit`` is
+false; columns a boundary layer lacks (the LSOAs' 2011 district) are joined from an ONS lookup
+table paged the same way; polygons are written as a GeoPackage and lookups as CSV. Plain files are downloaded whole. Every request is retried a bounded number
 of times; every page is checked (valid JSON, no ``error`` object, a ``features`` list of a
 sensible size, no repeated object ids, the total matching the service's count). Output is built
 in a temporary folder beside the target and moved into place with ``os.replace``, so a failed or
@@ -70,10 +76,15 @@ def how_fetched(name: str) -> str:
 
 def source_url(ds: Dataset, base_url: str | None = None) -> str:
     """The dataset URL, with scheme and host replaced by ``base_url``/``$COTERM_FETCH_BASE`` if set."""
+    return _rebase(ds.url, base_url)
+
+
+def _rebase(url: str, base_url: str | None = None) -> str:
+    """``url`` with scheme and host replaced by ``base_url``/``$COTERM_FETCH_BASE`` if set."""
     base = base_url or os.environ.get("COTERM_FETCH_BASE")
     if not base:
-        return ds.url
-    src, new = urllib.parse.urlsplit(ds.url), urllib.parse.urlsplit(base)
+        return url
+    src, new = urllib.parse.urlsplit(url), urllib.parse.urlsplit(base)
     return urllib.parse.urlunsplit((new.scheme, new.netloc, new.path.rstrip("/") + src.path, src.query, ""))
 
 
@@ -154,7 +165,7 @@ def fetch_dataset(name: str, data_dir: str | os.PathLike | None = None, *, base_
     try:
         part = work / ds.filename
         if ds.service == "arcgis":
-            rows = _fetch_arcgis(ds, url, part, getter, bar, page_size)
+            rows = _fetch_arcgis(ds, url, part, getter, bar, page_size, base_url)
         else:
             rows = _fetch_file(ds, url, part, getter, bar)
         entry = {
@@ -283,27 +294,64 @@ def _reason(reason: object) -> str:
 # --- ArcGIS feature services ------------------------------------------------------------------
 
 
-def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Progress", page_size: int) -> int:
-    """Page through an ArcGIS layer and write ``part``; return the number of rows."""
+def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Progress", page_size: int,
+                  base_url: str | None = None) -> int:
+    """Page through an ArcGIS layer (its ``where`` rows), add any joined columns, write ``part``; return rows."""
+    polygons = ds.kind == "polygons"
+    rows = _arcgis_rows(ds.name, url, ds.layer_fields, ds.where, polygons, getter, bar, page_size)
+    if ds.join:
+        rows = _joined(ds, rows, getter, bar, page_size, base_url)
+    if polygons:
+        _write_gpkg(ds, rows, part)
+    else:
+        _write_csv(ds, rows, part)
+    return len(rows)
+
+
+def _joined(ds: Dataset, rows: list[dict], getter: _Getter, bar: "_Progress", page_size: int,
+            base_url: str | None) -> list[dict]:
+    """``rows`` with the join's columns from its lookup table; every row must find exactly one value."""
+    join = ds.join
+    url = _rebase(join.url, base_url)
+    where = ds.where if join.key in ds.where else "1=1"
+    table = _arcgis_rows(ds.name, url, (join.key, *join.fields), where, False, getter, bar, page_size)
+    values: dict = {}
+    for row in table:
+        got = tuple(row.get(f) for f in join.fields)
+        if values.setdefault(row.get(join.key), got) != got:
+            raise CotermError(f"{_short(url)} gives {row.get(join.key)} two values of {', '.join(join.fields)}; "
+                              f"the lookup for {ds.name} is not one row per {join.key}")
+    lost = [r.get(join.key) for r in rows if r.get(join.key) not in values]
+    if lost:
+        raise CotermError(f"{_short(url)} has no {', '.join(join.fields)} for {len(lost):,} of the {len(rows):,} "
+                          f"features of {ds.name} (e.g. {lost[0]}); the two services are of different vintages")
+    for row in rows:
+        row.update(zip(join.fields, values[row[join.key]]))
+    return rows
+
+
+def _arcgis_rows(name: str, url: str, fields: tuple[str, ...], where: str, polygons: bool, getter: _Getter,
+                 bar: "_Progress", page_size: int) -> list[dict]:
+    """Every feature of an ArcGIS layer matching ``where``, in object-id order, checked page by page:
+    the catalogue ``fields`` (and a shapely ``geometry`` for polygons)."""
     info = getter.json(f"{url}?f=json")
     oid = info.get("objectIdField") or next(
         (f["name"] for f in info.get("fields", []) if f.get("type") == "esriFieldTypeOID"), None)
     available = {f.get("name", "").upper(): f.get("name") for f in info.get("fields", []) if isinstance(f, dict)}
-    missing = [f for f in ds.fields if f.upper() not in available]
+    missing = [f for f in fields if f.upper() not in available]
     if not oid or missing:
         what = f"no fields {', '.join(missing)}" if missing else "no object id field"
-        raise CotermError(f"the layer at {url} has {what}; the catalogue entry for {ds.name} is out of date")
-    names = {available[f.upper()]: f for f in ds.fields}  # service name -> catalogue name
+        raise CotermError(f"the layer at {url} has {what}; the catalogue entry for {name} is out of date")
+    names = {available[f.upper()]: f for f in fields}  # service name -> catalogue name
     size = max(1, min(page_size, int(info.get("maxRecordCount") or page_size)))
-    polygons = ds.kind == "polygons"
 
-    count = getter.json(f"{url}/query?" + urllib.parse.urlencode({"where": "1=1", "returnCountOnly": "true", "f": "json"}))
+    count = getter.json(f"{url}/query?" + urllib.parse.urlencode({"where": where, "returnCountOnly": "true", "f": "json"}))
     total = count.get("count")
     if not isinstance(total, int) or total < 0:
         raise CotermError(f"no feature count from {url}; the service answered oddly, try again later")
     bar.start(total, "features")
 
-    query = {"where": "1=1", "outFields": ",".join([*names, oid]), "orderByFields": f"{oid} ASC",
+    query = {"where": where, "outFields": ",".join([*names, oid]), "orderByFields": f"{oid} ASC",
              "resultRecordCount": str(size), "f": "geojson" if polygons else "json"}
     if polygons:
         query["outSR"] = "4326"
@@ -330,7 +378,7 @@ def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Pro
             seen.add(key)
             record = {names[k]: v for k, v in attrs.items() if k in names}
             if polygons:  # to shapely now: far smaller than nested lists for a whole country
-                record["geometry"] = _shape(feature.get("geometry"), ds, key)
+                record["geometry"] = _shape(feature.get("geometry"), name, key)
             rows.append(record)
         offset += len(features)
         bar.update(offset)
@@ -339,11 +387,7 @@ def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Pro
     if len(rows) != total:
         raise CotermError(f"{url} reported {total} features but {len(rows)} arrived; the download is incomplete, "
                           f"run the fetch again")
-    if polygons:
-        _write_gpkg(ds, rows, part)
-    else:
-        _write_csv(ds, rows, part)
-    return len(rows)
+    return rows
 
 
 def _write_csv(ds: Dataset, rows: list[dict], part: Path) -> None:
@@ -355,7 +399,7 @@ def _write_csv(ds: Dataset, rows: list[dict], part: Path) -> None:
             writer.writerow([*("" if row.get(f) is None else row[f] for f in ds.fields), number])
 
 
-def _shape(geometry: dict | None, ds: Dataset, key: object):
+def _shape(geometry: dict | None, name: str, key: object):
     """A shapely geometry from a GeoJSON geometry (``None`` stays ``None``), or a one-line error."""
     from shapely.errors import ShapelyError
     from shapely.geometry import shape
@@ -365,7 +409,7 @@ def _shape(geometry: dict | None, ds: Dataset, key: object):
     try:
         return shape(geometry)
     except (ShapelyError, TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
-        raise CotermError(f"{ds.name}: the geometry of feature {key} could not be read ({err}); "
+        raise CotermError(f"{name}: the geometry of feature {key} could not be read ({err}); "
                           f"refusing a corrupt download, try again later") from None
 
 

@@ -98,6 +98,11 @@ class Server:
             self.files[path] = (body, fault)
         return layer
 
+    def serve_join(self, name: str, layer: Layer) -> Layer:
+        """Serve the lookup table a catalogue dataset's join reads."""
+        self.layers[urllib.parse.urlsplit(DATASETS[name].join.url).path] = layer
+        return layer
+
     def page_requests(self, offset: int) -> int:
         return sum(1 for p, q in self.requests if p.endswith("/query") and q.get("resultOffset") == str(offset))
 
@@ -116,13 +121,14 @@ class Server:
                     "fields": [{"name": layer.oid, "type": "esriFieldTypeOID"}]
                     + [{"name": f, "type": "esriFieldTypeString"} for f in layer.fields]}
             return h.send(200, json.dumps(info).encode())
+        matching = [r for r in layer.rows if where_matches(query["where"], r)]
         if query.get("returnCountOnly") == "true":
-            return h.send(200, json.dumps({"count": len(layer.rows) if layer.count is None else layer.count}).encode())
-        assert query["where"] == "1=1" and query["orderByFields"] == f"{layer.oid} ASC"
+            return h.send(200, json.dumps({"count": len(matching) if layer.count is None else layer.count}).encode())
+        assert query["orderByFields"] == f"{layer.oid} ASC"
         assert query["f"] == ("geojson" if layer.polygons else "json")
         offset = int(query.get("resultOffset", 0))
         size = min(int(query.get("resultRecordCount", layer.max_records)), layer.max_records)
-        rows = sorted(layer.rows, key=lambda r: r[layer.oid])
+        rows = sorted(matching, key=lambda r: r[layer.oid])
         chosen = rows[offset: offset + size]
         more = offset + size < len(rows)
         fault = layer.fault(offset)
@@ -157,6 +163,15 @@ class Server:
         if fault == "no_features":
             return h.send(200, b'{"objectIdFieldName": "FID", "fields": []}')
         return h.send(200, body)
+
+
+def where_matches(where: str, row: dict) -> bool:
+    """The two ArcGIS ``where`` forms the catalogue uses: ``1=1`` and ``FIELD LIKE 'PREFIX%'``."""
+    if where == "1=1":
+        return True
+    field, like, pattern = where.split(" ", 2)
+    assert like == "LIKE" and pattern.startswith("'") and pattern.endswith("%'"), where
+    return str(row[field]).startswith(pattern[1:-2])
 
 
 @pytest.fixture
@@ -237,30 +252,70 @@ def test_manifest_records_source_and_matching_sha256(server, tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text())["format"] == 1
 
 
+def lsoa_rows(n: int = 7) -> list[dict]:
+    """n English LSOA features and one Welsh one (object ids 1..n+1), as the ONS boundary layer has them."""
+    rows = [{"FID": i, "LSOA11CD": f"E0100000{i}", "LSOA11NM": f"Somewhere 00{i}A", "geometry": square(i)}
+            for i in range(1, n + 1)]
+    return rows + [{"FID": n + 1, "LSOA11CD": "W01000001", "LSOA11NM": "Anglesey 001A", "geometry": square(n + 1)}]
+
+
+def district_rows(codes: list[str]) -> list[dict]:
+    """The output-area lookup: two output areas per LSOA, both naming its district."""
+    return [{"FID": 2 * i + k, "LSOA11CD": c, "LAD11CD": "W06000001" if c.startswith("W") else f"E0600000{i % 2}"}
+            for i, c in enumerate(codes) for k in (1, 2)]
+
+
 def test_polygons_written_as_geopackage_with_catalogue_columns(server, tmp_path):
     import geopandas as gpd
 
     fields = list(DATASETS["lsoa11"].fields)
-    rows = [{"FID": i, "LSOA11CD": f"E0100000{i}", "LSOA11NM": f"Somewhere 00{i}A", "LAD11CD": "E06000001",
-             "geometry": square(i)} for i in range(1, 8)]
-    server.serve("lsoa11", Layer(fields, rows, polygons=True))
+    rows = lsoa_rows(7)
+    server.serve("lsoa11", Layer(["LSOA11CD", "LSOA11NM"], rows, polygons=True))
+    lookup = server.serve_join("lsoa11", Layer(["LSOA11CD", "LAD11CD"], district_rows([r["LSOA11CD"] for r in rows])))
     path = fetch.fetch_dataset("lsoa11", tmp_path, base_url=server.base, **FAST)
 
     frame = gpd.read_file(path, layer="lsoa11")
     assert list(frame.columns) == fields + ["geometry"]
     assert frame.crs.to_epsg() == 4326
-    assert list(frame["LSOA11CD"]) == [f"E0100000{i}" for i in range(1, 8)]
+    assert list(frame["LSOA11CD"]) == [f"E0100000{i}" for i in range(1, 8)]  # England only: no W01
+    assert list(frame["LAD11CD"]) == [f"E0600000{i % 2}" for i in range(7)]  # from the lookup, not the layer
     assert set(frame.geom_type) == {"MultiPolygon"}
     assert [round(g.bounds[0], 6) for g in frame.geometry] == [round(-2.0 + i * 0.01, 6) for i in range(1, 8)]
     assert fetch.read_manifest(tmp_path)["lsoa11"]["rows"] == 7
     assert leftovers(tmp_path) == []
+    # both services were asked for English LSOAs only, and paged (3 per page) to the end
+    queries = [q for p, q in server.requests if p.endswith("/query") and "returnCountOnly" not in q]
+    assert {q["where"] for q in queries} == {"LSOA11CD LIKE 'E01%'"}
+    assert len(lookup.rows) == 16 and sum("OA11_LSOA11" in p for p, q in server.requests if "resultOffset" in q) == 5
+
+
+def test_join_without_an_lsoa_is_one_line_and_leaves_nothing(server, tmp_path):
+    rows = lsoa_rows(5)
+    server.serve("lsoa11", Layer(["LSOA11CD", "LSOA11NM"], rows, polygons=True))
+    server.serve_join("lsoa11", Layer(["LSOA11CD", "LAD11CD"], district_rows([r["LSOA11CD"] for r in rows[1:]])))
+    with pytest.raises(CotermError, match="no LAD11CD for 1 of the 5 features of lsoa11 \\(e.g. E01000001\\)") as caught:
+        fetch.fetch_dataset("lsoa11", tmp_path, base_url=server.base, **FAST)
+    one_line(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_join_with_two_districts_for_one_lsoa_is_refused(server, tmp_path):
+    rows = lsoa_rows(3)
+    server.serve("lsoa11", Layer(["LSOA11CD", "LSOA11NM"], rows, polygons=True))
+    lookup = district_rows([r["LSOA11CD"] for r in rows])
+    lookup[1]["LAD11CD"] = "E06000099"
+    server.serve_join("lsoa11", Layer(["LSOA11CD", "LAD11CD"], lookup))
+    with pytest.raises(CotermError, match="E01000001 two values of LAD11CD") as caught:
+        fetch.fetch_dataset("lsoa11", tmp_path, base_url=server.base, **FAST)
+    one_line(caught.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("bad", [{"type": "Blob"}, {"type": "Polygon", "coordinates": "x"}])
 def test_corrupt_geometry_rejected(server, tmp_path, bad):
-    rows = [{"FID": i, "LSOA11CD": f"E0100000{i}", "LSOA11NM": "x", "LAD11CD": "y",
+    rows = [{"FID": i, "LSOA11CD": f"E0100000{i}", "LSOA11NM": "x",
              "geometry": bad if i == 5 else square(i)} for i in range(1, 8)]
-    server.serve("lsoa11", Layer(list(DATASETS["lsoa11"].fields), rows, polygons=True))
+    server.serve("lsoa11", Layer(["LSOA11CD", "LSOA11NM"], rows, polygons=True))
     with pytest.raises(CotermError, match="geometry of feature 5") as caught:
         fetch.fetch_dataset("lsoa11", tmp_path, base_url=server.base, **FAST)
     one_line(caught.value)
@@ -444,14 +499,22 @@ def test_unknown_dataset(tmp_path):
 
 
 def serve_everything(server: Server) -> None:
+    """Every fetchable dataset, five English rows each; a lookup a join reads carries the join's columns too."""
+    fields: dict[str, dict[str, None]] = {}
     for name, ds in DATASETS.items():
         if fetch.how_fetched(name) == "arcgis":
-            rows = [{"FID": i, **{f: f"{f}-{i}" for f in ds.fields}} for i in range(1, 6)]
-            if ds.kind == "polygons":
-                rows = [{**r, "geometry": square(r["FID"])} for r in rows]
-            server.serve(name, Layer(list(ds.fields), rows, polygons=ds.kind == "polygons", max_records=2))
+            fields.setdefault(urllib.parse.urlsplit(ds.url).path, {}).update(dict.fromkeys(ds.layer_fields))
+            if ds.join:
+                path = urllib.parse.urlsplit(ds.join.url).path
+                fields.setdefault(path, {}).update(dict.fromkeys((ds.join.key, *ds.join.fields)))
         elif fetch.how_fetched(name) == "download":
             server.serve(name, body=json.dumps(TOPO).encode())
+    polygons = {urllib.parse.urlsplit(ds.url).path for ds in DATASETS.values() if ds.kind == "polygons"}
+    for path, cols in fields.items():
+        rows = [{"FID": i, **{f: f"E01-{f}-{i}" for f in cols}} for i in range(1, 6)]
+        if path in polygons:
+            rows = [{**r, "geometry": square(r["FID"])} for r in rows]
+        server.layers[path] = Layer(list(cols), rows, polygons=path in polygons, max_records=2)
 
 
 def test_fetch_all_uses_env_base_and_skips_manual(server, tmp_path, monkeypatch):
