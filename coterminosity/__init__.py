@@ -6,9 +6,14 @@ Small public API: read layers into :class:`Layer` objects, overlay two layers in
     import coterminosity as ct
 
     stp, councils = ct.load_layer("stp17"), ct.load_layer("upper17")
-    table = ct.overlay(stp, councils, ct.load_population())
-    classes = ct.classify(table, by="population", threshold=0.98)
-    m = ct.build_map(stp, [ct.compare(stp, councils, ct.load_population())])
+    result = ct.compare(stp, councils, ct.load_population())   # a Comparison
+    result.table          # one row per footprint: class, best match, wrong side, fit
+    result.lines()        # the layer line: whole unions, score, people outside
+    m = ct.build_map(stp, [result])                            # the same result, drawn
+
+Every question has one function returning a result object with ``.table`` and ``.lines()``:
+``compare``, ``summarise``, ``places``, ``find_spanners``, ``changes``, ``history``,
+``suggest``, ``measure_containment``; scenarios through ``apply_scenario``/``before_after``.
 
 Names are imported on first use, so ``import coterminosity`` (and the ``coterm`` command's
 start-up) stays light.
@@ -46,6 +51,13 @@ _EXPORTS = {
     "containment": "coterminosity.boundaries.catchments",
     "catchment_layer": "coterminosity.boundaries.catchments",
     "compare": "coterminosity.boundaries.comparison",
+    "changes": "coterminosity.boundaries.changes",
+    "history": "coterminosity.boundaries.history",
+    "suggest": "coterminosity.boundaries.suggest",
+    "before_after": "coterminosity.boundaries.scenario",
+    "measure_containment": "coterminosity.boundaries.containment",
+    "load_trust_inputs": "coterminosity.geo.trusts",
+    "small_area_layer": "coterminosity.geo.smallareas",
     "Comparison": "coterminosity.boundaries.comparison",
     "build_map": "coterminosity.maps",
     "render_html": "coterminosity.maps",
