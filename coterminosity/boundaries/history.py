@@ -33,19 +33,7 @@ from .changes import Changes, changes
 from .metrics import DEFAULT_THRESHOLD, classify, largest_pieces, layer_score
 from .overlay import overlay
 from .result import plural
-
-# Each footprint vintage with the councils and the CCGs (sub-ICB locations from 2022) of its year.
-# No upper-tier lookup is published after 2021, and the councils did not change in 2022: 2021 serves.
-# The 2024 sub-ICB locations are not a union of whole 2011 LSOAs (two are divided): none for icb24.
-DEFAULT_VINTAGES: tuple[tuple[str, str, str | None], ...] = (
-    ("stp17", "upper17", "ccg17"),
-    ("stp18", "upper18", "ccg18"),
-    ("stp19", "upper19", "ccg19"),
-    ("stp20", "upper20", "ccg20"),
-    ("stp21", "upper21", "ccg21"),
-    ("icb22", "upper21", "sicbl22"),
-    ("icb24", "upper21", None),
-)
+from .vintages import DEFAULT_VINTAGES  # noqa: F401 (the default pairing, used with history())
 
 COLUMNS = ["vintage", "units", "councils", "council_units", "councils_spanning", "councils_split", "people_outside",
            "people_outside_share", "whole_unions", "whole_unions_share", "score", "ccgs", "ccg_units", "ccgs_split",

@@ -12,14 +12,7 @@ from ..geo.layer import Layer, Population
 from .comparison import Comparison, Weight, compare
 from .metrics import DEFAULT_THRESHOLD
 from .result import weight_line
-
-# A footprint vintage → the councils and CCGs of its year (2022 and 2024 footprints: the 2021 councils;
-# the 2024 sub-ICB locations divide two 2011 LSOAs, so icb24 has no CCG-level layer by default).
-PEERS = {
-    "stp17": ("upper17", "ccg17"), "stp18": ("upper18", "ccg18"), "stp19": ("upper19", "ccg19"),
-    "stp20": ("upper20", "ccg20"), "stp21": ("upper21", "ccg21"), "icb22": ("upper21", "sicbl22"),
-    "icb24": ("upper21",),
-}
+from .vintages import peers
 
 
 def default_against(footprints: str) -> list[str]:
@@ -30,7 +23,7 @@ def default_against(footprints: str) -> list[str]:
     >>> default_against("icb22")
     ['upper21', 'sicbl22']
     """
-    return list(PEERS.get(footprints, PEERS["stp17"]))
+    return [name for name in peers(footprints) if name]
 
 
 def with_lower_tier(names: list[str]) -> list[str]:
