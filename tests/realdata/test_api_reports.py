@@ -73,3 +73,31 @@ def test_scenario_report_from_the_api(capsys, layers, people, data_dir):
     against = [layers[name] for name in ("upper17", "lad17", "ccg17")]
     want = api_csv(before_after(layers["stp17"], after, against, people, affected, moves).table)
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_changes_report_from_the_api(capsys, data_dir, people):
+    got = cli_csv(capsys, "changes", "stp21", "icb22")
+    want = api_csv(ct.changes(ct.load_layer("stp21", data_dir=data_dir), ct.load_layer("icb22", data_dir=data_dir),
+                              people).table)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_history_report_from_the_api(capsys, data_dir, people):
+    got = cli_csv(capsys, "history", "stp20", "stp21", "icb22")
+    pairs = [("stp20", "upper20", "ccg20"), ("stp21", "upper21", "ccg21"), ("icb22", "upper21", "sicbl22")]
+    load = lambda name: ct.load_layer(name, data_dir=data_dir)  # noqa: E731
+    result = ct.history([(load(f), load(c)) for f, c, _ in pairs], people, ccgs=[load(g) for _, _, g in pairs])
+    pd.testing.assert_frame_equal(got, api_csv(result.table))
+
+
+def test_suggest_report_from_the_api(capsys, data_dir, people):
+    got = cli_csv(capsys, "suggest", "stp21", "--against", "upper21", "--max-moves", "4")
+    result = ct.suggest(ct.load_layer("stp21", data_dir=data_dir), ct.load_layer("upper21", data_dir=data_dir),
+                        people, max_moves=4, small_areas=ct.small_area_layer(data_dir))
+    pd.testing.assert_frame_equal(got, api_csv(result.table))
+
+
+def test_trust_containment_report_from_the_api(capsys, data_dir):
+    got = cli_csv(capsys, "containment", "trust22", "--footprints", "icb22")
+    result = ct.measure_containment(ct.load_trust_inputs(data_dir=data_dir), ct.load_layer("icb22", data_dir=data_dir))
+    pd.testing.assert_frame_equal(got, api_csv(result.table))
