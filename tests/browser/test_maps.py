@@ -148,6 +148,26 @@ def test_identical_builds_are_byte_identical(hand):
         render(build_map(fp, [comp]), "fragment", map_id="no spaces")
 
 
+def test_cli_map_options_for_hosts(hand, tmp_path):
+    fp, co, _ = hand
+    fp.frame.to_file(tmp_path / "fp.gpkg")
+    co.frame.to_file(tmp_path / "co.gpkg")
+    out = tmp_path / "frag.html"
+    base = ["-q", "map", str(tmp_path / "fp.gpkg"), "--against", str(tmp_path / "co.gpkg")]
+    assert main(base + ["--embed", "--id", "review", "--nonce", "abc123", "--height", "450px", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith('<div class="coterm-map coterm-map-review" data-coterm-id="review">')
+    assert text.count('nonce="abc123"') == 3 and "height:450px" in text
+    bad = tmp_path / "bad.html"
+    assert main(base + ["--id", "two words", "-o", str(bad)]) == 2 and not bad.exists()
+    assert main(base + ["--nonce", "a\"b", "-o", str(bad)]) == 2 and not bad.exists()
+    page = tmp_path / "pages" / "map.html"
+    page.parent.mkdir()
+    assert main(base + ["--assets", str(tmp_path / "static"), "--id", "p", "-o", str(page)]) == 0
+    assert '<script src="../static/coterm-map-p.js"></script>' in page.read_text()
+    assert (tmp_path / "static" / "coterm-leaflet-1.9.4.js").is_file()
+
+
 def test_every_css_rule_is_scoped():
     css = scope_css(".a{color:red} .b, svg {x:1} @media print { .c { y:2 } } html {z:3}")
     assert css == (".coterm-map .a{color:red}\n.coterm-map .b,.coterm-map svg{x:1}\n"
@@ -358,6 +378,21 @@ def test_cli_scenario_map_shows_before_after_and_the_moved_people(tmp_path, data
     # After the move Nottinghamshire is made of whole councils (Bassetlaw district joined its county).
     assert '"Nottinghamshire (E54000014)","p":["E54000014","1,161,124","contains"' in script
     assert main(["map", "--changes", "stp17", "stp17", "-o", str(tmp_path / "same.html")]) == 0
+    assert "Moved pieces" not in (tmp_path / "same.html").read_text()  # nothing moved
+
+
+@pytest.mark.realdata
+def test_cli_changes_map_draws_the_moved_pieces(tmp_path, data_dir):
+    from coterminosity.boundaries.changes import changes
+    from coterminosity.geo import load_layer, load_population
+
+    moved = changes(load_layer("stp17"), load_layer("icb22"), load_population()).pieces
+    out = tmp_path / "changes.html"
+    assert main(["-q", "map", "--changes", "stp17", "icb22", "-o", str(out)]) == 0
+    text = out.read_text()
+    # The same pieces and people as `coterm changes stp17 icb22` (Bassetlaw's 117,459 among them).
+    assert f"Moved pieces ({len(moved)}: {moved['people'].sum():,.0f} people)" in text
+    assert len(moved) == 7 and 117_459 in set(moved["people"].round())
 
 
 @pytest.mark.realdata
