@@ -650,3 +650,57 @@ def test_fetch_folder_creates_a_new_data_dir(tmp_path):
 
     target = tmp_path / "new" / "data"
     assert fetch_folder(target) == target and target.is_dir()
+
+
+# --- where data is read from, and the catalogue written down -----------------------------------
+
+
+def test_data_read_from_option_then_env_then_fetched_then_bundle(tmp_path, monkeypatch):
+    from coterminosity import data
+    from coterminosity.geo.catalogue import bundled, data_note, dataset_path
+
+    monkeypatch.delenv("COTERM_DATA", raising=False)
+    monkeypatch.setenv("COTERM_CACHE", str(tmp_path / "cache"))
+    name = POPULATION
+    assert bundled(name) and dataset_path(name) == data.BUNDLE_DIR / f"{name}.parquet"
+    assert data_note((name,)).startswith("data: bundled England set (ONS/OHID, OGL v3), built by")
+    fetched = tmp_path / "cache" / "data" / DATASETS[name].filename
+    fetched.parent.mkdir(parents=True)
+    fetched.write_text("LSOA11CD,population\n")
+    assert not bundled(name) and dataset_path(name) == fetched
+    assert data_note((name, "lsoa11")).startswith(f"data: {name} fetched into {fetched.parent}; lsoa11 from the bundled")
+    env, option = tmp_path / "env", tmp_path / "option"
+    env.mkdir(), option.mkdir()
+    monkeypatch.setenv("COTERM_DATA", str(env))
+    with pytest.raises(CotermError, match="missing; run `coterm data fetch lsoa11`"):
+        dataset_path("lsoa11")  # a given folder is the only source: no silent fallback to the bundle
+    (env / DATASETS[name].filename).write_text("x")
+    (option / DATASETS[name].filename).write_text("x")
+    assert dataset_path(name) == env / DATASETS[name].filename
+    assert dataset_path(name, option) == option / DATASETS[name].filename
+    assert data_note((name,), option) == f"data: published files in {option} (--data-dir)"
+
+
+def test_cli_list_says_what_is_bundled(tmp_path, monkeypatch, capsys):
+    from coterminosity.cli import main
+
+    monkeypatch.delenv("COTERM_DATA", raising=False)
+    monkeypatch.setenv("COTERM_CACHE", str(tmp_path / "cache"))
+    assert main(["data", "list", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["name"]: r for r in doc["rows"]}
+    assert rows["lsoa11"]["status"] == rows[POPULATION]["status"] == "bundled"
+    assert rows["lsoa11_bfc"]["status"] == rows["lad13"]["status"] == "missing"
+    with pytest.raises(SystemExit):
+        main(["data", "--help"])
+    helptext = capsys.readouterr().out
+    assert "England bundle" in helptext and "Open Government Licence v3.0" in helptext
+
+
+def test_docs_list_every_catalogue_url_and_field():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
+    for ds in DATASETS.values():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{ds.name}` |"))
+        assert ds.url in row and ds.title in row, ds.name
+        assert all(f"`{f}`" in row for f in ds.fields), ds.name
+        assert ds.join is None or ds.join.url in row
