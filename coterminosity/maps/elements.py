@@ -1,9 +1,10 @@
-"""The folium elements a coterminosity map is made of: inline Leaflet, safe feature layers, legend, title.
+"""The folium elements a coterminosity map is made of: feature layers, the set-up (title, legend,
+search, layer list), the attribution; and the static files (Leaflet, ``coterm.js``, ``coterm.css``).
 
-Every piece of text that reaches the page goes through one of two doors: JSON inside a script
-(folium's ``tojson`` or :func:`safe_json`, which escape ``<``, ``>``, ``&`` and ``'``) and is put
-on the page with ``textContent``; or HTML built here with :func:`html.escape`. Nothing is ever
-put into ``innerHTML`` unescaped, so a name such as ``<script>alert(1)</script>`` shows as text.
+Every piece of text that reaches the page is JSON inside a script (:func:`safe_json`, which
+escapes ``<``, ``>``, ``&`` and ``'``) put on the page with ``textContent``; the only ``innerHTML``
+is Leaflet's layer list, which gets names escaped by the script. So a name such as
+``<script>alert(1)</script>`` shows as text.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def leaflet_js() -> str:
 
 
 def coterm_js() -> str:
-    """The map helpers (layers, legend, search, labels, click report, set-up): ``static/coterm.js``."""
+    """The map script (layers, legend, search, labels, click report, set-up): ``static/coterm.js``."""
     return _static("coterm.js")
 
 
@@ -50,7 +51,7 @@ def coterm_css() -> str:
 
 
 class InlineAssets(MacroElement):
-    """Leaflet and the coterminosity helpers inlined in the head when folium renders the map itself
+    """Leaflet and the coterminosity map script inlined in the head when folium renders the map itself
     (a notebook cell); :mod:`~coterminosity.maps.render` builds pages and fragments without it."""
 
     _template = Template("""
@@ -59,8 +60,8 @@ class InlineAssets(MacroElement):
 <script>if (typeof window.L === 'undefined') {
 {{ this.js }}
 }</script>
-<style>{{ this.helpers_css }}</style>
-<script>{{ this.helpers_js }}</script>
+<style>{{ this.map_css }}</style>
+<script>{{ this.map_js }}</script>
 {% endmacro %}
 """)
 
@@ -70,7 +71,7 @@ class InlineAssets(MacroElement):
         from .render import scope_css
 
         self.css, self.js = scope_css(leaflet_css()), leaflet_js()
-        self.helpers_css, self.helpers_js = coterm_css(), coterm_js()
+        self.map_css, self.map_js = coterm_css(), coterm_js()
 
 
 def offline_map(**kwargs) -> folium.Map:

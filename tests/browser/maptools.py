@@ -1,4 +1,4 @@
-"""Helpers for the map tests: hand-made layers, and reading a map's drawn features back."""
+"""Hand-made layers for the map tests, and reading a map's drawn features back."""
 
 from __future__ import annotations
 

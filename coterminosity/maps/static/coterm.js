@@ -1,4 +1,4 @@
-// coterminosity map helpers: layers, legend, search, labels, one click report, resize handling.
+// coterminosity map script: layers, legend, search, labels, one click report, resize handling.
 // Text reaches the page only through textContent and DOM nodes (never innerHTML with data), and no
 // inline style attributes are written, so the map runs under a Content-Security-Policy without
 // 'unsafe-inline'. `L` is the Leaflet this script was given (never the host page's own copy).
