@@ -6,8 +6,9 @@ one footprint, and the atlas to make one page per footprint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import shapely
 
