@@ -137,7 +137,9 @@ def _wrapped_script(script: str, map_id: str, spec_name: str) -> str:
 
 
 def _styles(map_id: str, width: str, height: str, kind: Kind) -> str:
-    size = f".coterm-map-{map_id}{{width:{_size(width)};height:{_size(height)}}}"
+    # A fragment whose height is a percentage of a host box with no height would be 0 px tall.
+    floor = ";min-height:480px" if kind == "fragment" and str(height).endswith("%") else ""
+    size = f".coterm-map-{map_id}{{width:{_size(width)};height:{_size(height)}{floor}}}"
     css = scope_css(leaflet_css()) + "\n" + coterm_css() + "\n" + size
     if kind == "page":
         css += ("\nhtml,body{margin:0;padding:0;height:100%}"
