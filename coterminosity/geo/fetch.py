@@ -34,9 +34,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from .. import __version__
 from ..errors import CotermError
@@ -229,7 +230,7 @@ class _Getter:
                 last = f"HTTP {err.code} {err.reason} from {_host(url)}"
             except urllib.error.URLError as err:
                 last = f"could not reach {_host(url)} ({_reason(err.reason)})"
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 last = f"{_host(url)} did not answer within {self.timeout:g} s"
             except http.client.IncompleteRead as err:
                 last = f"truncated response from {_host(url)} (got {len(err.partial)} bytes, {err.expected} more expected)"
@@ -294,7 +295,7 @@ def _reason(reason: object) -> str:
 # --- ArcGIS feature services ------------------------------------------------------------------
 
 
-def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Progress", page_size: int,
+def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: _Progress, page_size: int,
                   base_url: str | None = None) -> int:
     """Page through an ArcGIS layer (its ``where`` rows), add any joined columns, write ``part``; return rows."""
     polygons = ds.kind == "polygons"
@@ -308,7 +309,7 @@ def _fetch_arcgis(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Pro
     return len(rows)
 
 
-def _joined(ds: Dataset, rows: list[dict], getter: _Getter, bar: "_Progress", page_size: int,
+def _joined(ds: Dataset, rows: list[dict], getter: _Getter, bar: _Progress, page_size: int,
             base_url: str | None) -> list[dict]:
     """``rows`` with the join's columns from its lookup table; every row must find exactly one value."""
     join = ds.join
@@ -331,7 +332,7 @@ def _joined(ds: Dataset, rows: list[dict], getter: _Getter, bar: "_Progress", pa
 
 
 def _arcgis_rows(name: str, url: str, fields: tuple[str, ...], where: str, polygons: bool, getter: _Getter,
-                 bar: "_Progress", page_size: int) -> list[dict]:
+                 bar: _Progress, page_size: int) -> list[dict]:
     """Every feature of an ArcGIS layer matching ``where``, in object-id order, checked page by page:
     the catalogue ``fields`` (and a shapely ``geometry`` for polygons)."""
     info = getter.json(f"{url}?f=json")
@@ -425,7 +426,7 @@ def _write_gpkg(ds: Dataset, rows: list[dict], part: Path) -> None:
 # --- plain files ------------------------------------------------------------------------------
 
 
-def _fetch_file(ds: Dataset, url: str, part: Path, getter: _Getter, bar: "_Progress") -> int:
+def _fetch_file(ds: Dataset, url: str, part: Path, getter: _Getter, bar: _Progress) -> int:
     """Download a whole file to ``part`` (size checked), check it is what the catalogue says, return rows."""
 
     def save(response: http.client.HTTPResponse) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import logging
 import json
+import logging
 import socket
 import threading
 import urllib.parse
