@@ -169,6 +169,21 @@ def test_cli_map_options_for_hosts(hand, tmp_path):
     assert (tmp_path / "static" / "coterm-leaflet-1.9.4.js").is_file()
 
 
+def test_builds_in_two_processes_are_byte_identical(hand, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fp, co, _ = hand
+    fp.frame.to_file(tmp_path / "fp.gpkg")
+    co.frame.to_file(tmp_path / "co.gpkg")
+    for seed in ("1", "2"):  # different string hashing: no set order may reach the page
+        subprocess.run([sys.executable, "-m", "coterminosity.cli", "-q", "map", str(tmp_path / "fp.gpkg"), "--against",
+                        str(tmp_path / "co.gpkg"), "--embed", "-o", str(tmp_path / f"{seed}.html")],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+    assert (tmp_path / "1.html").read_bytes() == (tmp_path / "2.html").read_bytes()
+
+
 def test_every_css_rule_is_scoped():
     css = scope_css(".a{color:red} .b, svg {x:1} @media print { .c { y:2 } } html {z:3}")
     assert css == (".coterm-map .a{color:red}\n.coterm-map .b,.coterm-map svg{x:1}\n"
