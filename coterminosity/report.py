@@ -36,6 +36,36 @@ def printable(text: str) -> str:
     return text if text.isascii() else "".join(_safe_char(c) for c in text)
 
 
+# Digits a report keeps: 13 significant digits of the largest value in a column (or of a single
+# value), enough for any count, area or share the data holds, and few enough that float noise from
+# the order of a sum (1.1e-16 where 0.0 is meant) never reaches the bytes of a report.
+SIGNIFICANT = 13
+
+
+def stable(value: float, scale: float | None = None) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT` digits of ``scale`` (default: of itself), -0.0 made
+    0.0: the same report gives the same bytes every run, whatever order its sums ran in."""
+    if not math.isfinite(value) or value == 0:
+        return 0.0 if value == 0 else value
+    reference = abs(scale) if scale else abs(value)
+    decimals = SIGNIFICANT - 1 - math.floor(math.log10(reference))
+    return round(value, decimals) + 0.0
+
+
+def stable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every float column rounded by :func:`stable` against the column's largest value."""
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        values = out.iloc[:, i]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        finite = np.abs(values.to_numpy(dtype=float, na_value=np.nan))
+        finite = finite[np.isfinite(finite)]
+        scale = float(finite.max()) if len(finite) else 0.0
+        out.isetitem(i, values.map(lambda v, s=scale: stable(v, s) if isinstance(v, float) else v))
+    return out
+
+
 def _plain(value):
     """A JSON-safe Python value (numpy scalars; NaN and ±infinity → null, which JSON can hold)."""
     if isinstance(value, (bool, np.bool_)):
@@ -43,7 +73,7 @@ def _plain(value):
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
+        return stable(float(value)) if math.isfinite(value) else None
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -150,6 +180,8 @@ def render(frame: pd.DataFrame, fmt: str, *, header: list[str] | None = None,
     """
     header = header or []
     footer = footer or []
+    if fmt in ("csv", "json"):
+        frame = stable_frame(frame)
     if fmt == "csv":
         return (csv_safe(frame) if safe_csv else frame).to_csv(index=False, lineterminator="\n")
     if fmt == "json":

@@ -50,12 +50,18 @@ def pick_weight(table: PairTable, by: str | None) -> str:
     return by
 
 
+def _in_order(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs sorted by codes, so every sum over them runs in the same order whatever order the
+    layers were built in (float sums depend on it)."""
+    return pairs.sort_values(["a_code", "b_code"], kind="stable")
+
+
 def largest_pieces(table: PairTable, by: str) -> pd.DataFrame:
     """Every B unit with its largest piece: the A unit holding most of it (``largest_in``), that
     share, the number of pieces, and the amount outside it (``outside_largest``). B units that
     overlap no A unit have no row."""
     col = WEIGHT_COLUMN[by]
-    real = table.real()
+    real = _in_order(table.real())
     real = real[real[col] > 0]
     share = f"b_in_a_{by}"
     best = real.sort_values(share, ascending=False).drop_duplicates("b_code").set_index("b_code")
@@ -91,7 +97,7 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
     by = pick_weight(table, by)
     col = WEIGHT_COLUMN[by]
     p, q = f"a_in_b_{by}", f"b_in_a_{by}"
-    real = table.real()
+    real = _in_order(table.real())
     real = real[real[col] > 0].copy()
     # astype: with no pairs left (layers meeting only in slivers) map() gives an empty text Series
     b_total = real["b_code"].map(table.b_units.set_index("code")[col]).astype(float)
@@ -121,7 +127,7 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
             cls = "nested"
         elif (pairs["whole_b"] | pairs["fringe"]).all() and pairs["whole_b"].any():
             cls = "contains"
-        elif pairs[p].sum() - best[p] <= 1 - threshold:
+        elif math.fsum(pairs[p]) - best[p] <= 1 - threshold:
             cls = "partial"
         else:
             cls = "split"
@@ -130,8 +136,8 @@ def classify(table: PairTable, by: str | None = None, threshold: float = DEFAULT
             "touches": int(len(pairs)), "split": int(pairs["b_split"].sum()),
             "best_code": best["b_code"], "best_name": best["b_name"],
             "share_in_best": float(best[p]), "best_share_inside": float(best[q]),
-            "outside_share": float(max(0.0, 1 - pairs[p].sum())) if total else 0.0,
-            "wrong_side": float(pairs["wrong"].sum()),
+            "outside_share": float(max(0.0, 1 - math.fsum(pairs[p]))) if total else 0.0,
+            "wrong_side": math.fsum(pairs["wrong"]),
         })
     return pd.DataFrame(rows)
 

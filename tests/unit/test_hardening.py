@@ -1154,3 +1154,82 @@ def test_membership_column_is_checked_against_the_geometry(tmp_path, fake_lsoas,
         assert layer.members is None  # geometry decides
         assert f"{path}: column small_area_codes disagrees with the geometry ({problem}" in " ".join(layer.notes)
         assert any(n.endswith("overlays use geometry") for n in layer.notes)
+
+
+# ---------------------------------------------------------------- the same data gives the same bytes
+
+
+def built_from_cells(label: str, groups: dict[str, str], order: str):
+    """A layer that is a union of three cells of 0.1, 0.2 and 0.7 m², its membership listed in ``order``."""
+    from coterminosity.geo.layer import Layer
+
+    cells = [("c0", 0.0, 0.1), ("c1", 0.1, 0.2), ("c2", 0.3, 0.7)]
+    listed = cells if order == "forward" else cells[::-1]
+    units = sorted(set(groups.values()))
+    geoms = [shapely.union_all([shapely.box(X0 + x, Y0, X0 + x + w, Y0 + 1) for c, x, w in cells if groups[c] == u])
+             for u in units]
+    return Layer(gpd.GeoDataFrame({"code": units, "name": units}, geometry=geoms, crs="EPSG:27700"), label=label,
+                 members=pd.DataFrame([(c, groups[c]) for c, _, _ in listed], columns=["small_code", "code"]),
+                 small_areas="cells",
+                 blocks=pd.DataFrame({"code": [c for c, _, _ in listed], "area_m2": [w for _, _, w in listed]}))
+
+
+def test_reports_are_byte_identical_whatever_order_the_units_were_built_in():
+    # The cells summed 0.1 + 0.2 + 0.7 make 1.0, summed 0.7 + 0.2 + 0.1 make 0.9999999999999999: the first
+    # release wrote shares 0.1 or 0.10000000000000002 depending on the order a cache build listed them.
+    from coterminosity.boundaries.comparison import compare
+    from coterminosity.report import render
+
+    outputs = {}
+    for order in ("forward", "backward"):
+        a = built_from_cells("a", {"c0": "A", "c1": "A", "c2": "A"}, order)
+        b = built_from_cells("b", {"c0": "B0", "c1": "B1", "c2": "B2"}, order)
+        result = compare(a, b, None, by="area")
+        outputs[order] = [render(frame, fmt, meta=result.meta()) for frame in (result.table, result.overlay.pairs)
+                          for fmt in ("csv", "json")]
+    assert outputs["forward"] == outputs["backward"]
+    pairs = pd.read_csv(pd.io.common.StringIO(outputs["forward"][2]))
+    assert pairs["a_in_b_area"].tolist() == [0.1, 0.2, 0.7]
+    table = pd.read_csv(pd.io.common.StringIO(outputs["forward"][0]))
+    assert table[["class", "outside_share", "share_in_best"]].values.tolist() == [["contains", 0.0, 0.7]]
+
+
+def test_stable_rounding_keeps_what_the_data_supports():
+    from coterminosity.report import stable, stable_frame
+
+    assert stable(1.1102230246251565e-16, scale=1.0) == 0.0 and str(stable(-1e-17, scale=1.0)) == "0.0"
+    assert stable(0.8508163191977007) == pytest.approx(0.8508163191977007, rel=1e-12)
+    assert stable(123_456_789.123456789, scale=1e10) == 123_456_789.12  # 0.01 m² in a layer of 10,000 km²
+    frame = pd.DataFrame({"area_m2": [1e10, 2.5e-9, 3.0], "code": ["a", "b", "c"], "people": [1, 2, 3]})
+    out = stable_frame(frame)
+    assert out["area_m2"].tolist() == [1e10, 0.0, 3.0] and out["people"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.realdata
+def test_cache_built_twice_gives_byte_identical_reports(tmp_path, data_dir):
+    """Two cold builds of the catalogue layers, in processes with different string hashing, then the
+    same commands: the reports are the same bytes."""
+    import shutil
+    import subprocess
+    import sys
+
+    from coterminosity.geo.catalogue import default_cache_root
+
+    commands = [["overlay", "stp17", "upper17", "--format", "csv"], ["overlay", "stp17", "ccg17", "--pairs",
+                "--format", "json"], ["summary", "stp17", "--format", "csv"]]
+    results = []
+    for seed in ("1", "2"):
+        cache = tmp_path / f"cache{seed}" / "built"
+        cache.mkdir(parents=True)
+        for entry in (default_cache_root() / "built").glob("lsoa11-*"):  # the LSOA polygons take ~20 s: reuse
+            shutil.copy2(entry, cache / entry.name)
+        env = {**os.environ, "COTERM_CACHE": str(cache.parent), "COTERM_DATA": str(data_dir), "PYTHONHASHSEED": seed}
+        outputs = []
+        for argv in commands:
+            done = subprocess.run([sys.executable, "-m", "coterminosity.cli", *argv, "-q"], env=env,
+                                  capture_output=True, check=True)
+            outputs.append(done.stdout)
+        assert any(p.name.startswith("layer-stp17-") for p in cache.iterdir())  # built in this run
+        results.append(outputs)
+    for argv, first, second in zip(commands, *results):
+        assert first == second, argv
