@@ -299,8 +299,8 @@ def test_map_draws_a_saved_scenario(tmp_path, capsys, data_dir, monkeypatch):
     assert main(["map", "stp17", "--population", "--scenario", str(saved), "--focus", "Nottinghamshire",
                  "--data-dir", str(data_dir), "-o", str(page)]) == 0
     after = capsys.readouterr().err
-    assert "split between stp17 units (1): 1" in before
-    assert "split between stp17 (bassetlaw) units (0): 0" in after
+    assert "Councils split between footprints (1): 1" in before
+    assert "Councils split between footprints (0): 0" in after
     assert "stp17 after scenario bassetlaw" in page.read_text()
 
 
