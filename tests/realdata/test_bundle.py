@@ -130,3 +130,20 @@ def test_bundled_coverage_is_valid_and_dissolves_exactly(no_data_folder):
         layer = load_layer(name)
         area = polys.set_index("code")["area_m2"].groupby(layer.members.set_index("small_code")["code"]).sum()
         np.testing.assert_allclose(layer.frame.set_index("code").geometry.area.reindex(area.index), area, rtol=1e-9)
+
+
+def test_layers_have_the_same_units_and_nearly_the_same_shapes(data_dir, no_data_folder):
+    """Shipped dissolved (stp17, upper17) or dissolved on first use (icb22): the same codes, names and
+    members as from the raw files, and outlines within the 1 m rounding."""
+    from coterminosity.geo.load import load_layer
+
+    for name in ("stp17", "upper17", "icb22"):
+        raw, ours = load_layer(name, data_dir=data_dir), load_layer(name)
+        a, b = raw.frame.set_index("code"), ours.frame.set_index("code")
+        assert list(a.index) == list(b.index) and a["name"].equals(b["name"]), name
+        pairs = [set(map(tuple, layer.members[["small_code", "code"]].astype(str).to_numpy())) for layer in (raw, ours)]
+        assert pairs[0] == pairs[1], name
+        # rounding to 1 m moves no vertex by more than 0.71 m: the outlines differ by less than a 1 m strip
+        moved = a.geometry.symmetric_difference(b.geometry.reindex(a.index)).area / a.geometry.length
+        assert moved.max() < 1.0, (name, moved.idxmax(), moved.max())
+        assert any(n.startswith("data: bundled England set") for n in ours.notes)
