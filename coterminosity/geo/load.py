@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import CotermError
 from .build import build_layer
-from .cache import cache_file, read_cached, read_notes, write_cached, write_notes
+from .cache import cache_file, read_cached, read_notes, write_cached
 from .catalogue import LAYERS, bundled, data_note, dataset_path, layer_recipe, unknown_layer_hint
 from .layer import Layer
 from .lookups import named_membership
@@ -61,8 +61,7 @@ def named_layer(name: str, data_dir=None) -> Layer:
     layer = build_layer(fine, membership, name, coverage=True)
     layer.source = f"catalogue {name}"
     layer.notes += _recipe_notes(name, len(layer))
-    write_cached(layer.frame, cache)
-    write_notes(cache, layer.notes)
+    write_cached(layer.frame, cache, layer.notes)
     return layer
 
 
@@ -100,8 +99,7 @@ def _file_layer(name: str, data_dir=None) -> Layer:
     layer = read_layer(dataset_path(recipe.lookup, data_dir), code_col=recipe.code_col, name_col=recipe.name_col,
                        label=name)
     layer.notes += _recipe_notes(name, len(layer))
-    write_cached(layer.frame, cache)
-    write_notes(cache, layer.notes)
+    write_cached(layer.frame, cache, layer.notes)
     return layer
 
 
