@@ -12,7 +12,6 @@ import shapely
 from ..errors import InputError
 from .layer import Layer
 
-
 MAX_MISSING_SHARE = 0.05  # a lookup leaving out more of the fine units than this is refused unless allowed
 
 
