@@ -133,7 +133,8 @@ def add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--code-col", help="code column of file layers (default: detect ONS names such as lad17cd)")
     p.add_argument("--name-col", help="name column of file layers (default: the one matching the code column)")
     p.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer to read inside a multi-layer file")
-    p.add_argument("--crs", help="CRS of file layers that carry none (e.g. EPSG:27700)")
+    p.add_argument("--crs", help="CRS of file layers that carry none, or whose own CRS cannot fit their coordinates "
+                                 "(e.g. EPSG:27700); a file whose CRS fits keeps it, with a note")
 
 
 def add_population(p: argparse.ArgumentParser, *, old_by: bool = True) -> None:
