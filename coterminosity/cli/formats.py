@@ -18,6 +18,9 @@ def report(args: argparse.Namespace, frame: pd.DataFrame, *, header: list[str] |
            footer: list[str] | None = None, meta: dict[str, Any] | None = None) -> None:
     """Render a table in the asked format to stdout or ``-o``. CSV carries only the table, so its
     header and footer lines (method, weights, repairs, layer lines) go to stderr as notes."""
+    from ..geo.catalogue import sources_read
+
+    header = [*(header or []), *[n for n in sources_read() if n not in (header or [])]]  # where the data came from
     if args.format == "csv":
         for line in list(dict.fromkeys((header or []) + (footer or []))):
             log.info("%s", line)

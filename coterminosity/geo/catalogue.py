@@ -381,6 +381,17 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return given[0] if given else default_cache_root() / "data"
 
 
+_READ: dict[str, None] = {}  # the data notes of the sources read since :func:`sources_read` last emptied it
+
+
+def sources_read(clear: bool = True) -> list[str]:
+    """The ``data:`` lines of every source read from (since the last call with ``clear``), for report headers."""
+    lines = list(_READ)
+    if clear:
+        _READ.clear()
+    return lines
+
+
 def bundled(name: str, data_dir: str | os.PathLike | None = None) -> bool:
     """True when dataset ``name`` is read from the England bundle shipped in the package: no
     ``--data-dir``/``$COTERM_DATA``, no fetched copy in the user cache, and the bundle carries it."""
@@ -388,7 +399,10 @@ def bundled(name: str, data_dir: str | os.PathLike | None = None) -> bool:
         return False
     from .. import data
 
-    return data.carries(name)
+    if not data.carries(name):
+        return False
+    _READ[data.data_note()] = None
+    return True
 
 
 def data_note(names: tuple[str, ...] = ("lsoa11",), data_dir: str | os.PathLike | None = None) -> str:
@@ -421,4 +435,6 @@ def dataset_path(name: str, data_dir: str | os.PathLike | None = None) -> Path:
         raise CotermError(
             f"{path}: missing; run `coterm data fetch {name}` or point --data-dir/COTERM_DATA at a folder that has it"
         )
+    given = explicit_data_dir(data_dir)
+    _READ[f"data: published files in {given[0]} ({given[1]})" if given else f"data: files fetched into {folder}"] = None
     return path
