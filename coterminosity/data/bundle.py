@@ -247,16 +247,20 @@ def build_bundle(source: str | os.PathLike, out: str | os.PathLike = BUNDLE_DIR)
             needed += [n for n in recipe.sources if n not in needed]
     missing = [DATASETS[n].filename for n in needed if not (source / DATASETS[n].filename).is_file()]
     if missing:
-        raise BundleError(f"{source}: missing {', '.join(missing)}; point --from at the folder of published files")
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise BundleError(f"{source}: missing {len(missing)} of the {len(needed)} published files the bundle is built "
+                          f"from ({shown}); point --from at the folder of published files")
 
-    log.info("cleaning the LSOA coverage and rounding it to a %g m grid …", GRID_M)
-    frame, notes = _coverage(source)
-    log.info("reading the lookups of %d catalogue layers …", len(LAYERS))
-    members, units, counts, unavailable = _memberships(source, frame["code"])
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as err:
+        raise BundleError(f"{out}: cannot write there ({err.strerror}); give another folder with -o") from None
+    try:
+        log.info("cleaning the LSOA coverage and rounding it to a %g m grid …", GRID_M)
+        frame, notes = _coverage(source)
+        log.info("reading the lookups of %d catalogue layers …", len(LAYERS))
+        members, units, counts, unavailable = _memberships(source, frame["code"])
         files: dict[str, int] = {}
 
         def put(name: str, rows: int) -> None:
@@ -335,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         doc = build_bundle(args.source, args.output)
     except BundleError as err:
-        print(f"bundle: error: {err}", file=sys.stderr)
+        log.error("bundle: error: %s", err)
         return 2
     size = bundle_size(args.output)
     log.info("wrote %s: %d files, %.2f MB; %d layers", args.output, len(doc["files"]) + 1, size / 1e6, len(doc["layers"]))
