@@ -7,6 +7,7 @@ Two paths, one answer (see DESIGN.md):
 * **geometry** – a layer was drawn independently: STRtree candidates, ``contains_properly``
   for whole containment, exact intersection only for boundary cases, population from
   points located once each. Tiny pieces with no population are slivers: counted, not pairs.
+  It lives in :mod:`.geometry`; ``geometry_overlay`` and ``locate_points`` are importable here too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from ..geo.layer import Layer, Population
 
@@ -110,80 +110,6 @@ def membership_overlay(a: Layer, b: Layer, population: Population | None = None,
     return PairTable(pairs, a_units, b_units, a.label, b.label, "membership", weights, notes)
 
 
-def locate_points(points: np.ndarray, polygons: np.ndarray, prefer: np.ndarray | None = None) -> np.ndarray:
-    """Index of the polygon holding each point, -1 if none. A point on a shared edge goes to
-    the first polygon (lowest index) that touches it, so every point is counted exactly once.
-    ``prefer(pt_idx, poly_idx) -> bool array`` marks candidates that win before the lowest index.
-    """
-    tree = shapely.STRtree(polygons)
-    pt_idx, poly_idx = tree.query(points, predicate="intersects")
-    out = np.full(len(points), -1, dtype=np.int64)
-    if len(pt_idx):
-        rank = ~prefer(pt_idx, poly_idx) if prefer is not None else np.zeros(len(pt_idx), dtype=bool)
-        order = np.lexsort((poly_idx, rank, pt_idx))
-        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
-        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-        out[pt_sorted[first]] = poly_sorted[first]
-    return out
-
-
-def geometry_overlay(a: Layer, b: Layer, population: Population | None = None, *,
-                     sliver_share: float = SLIVER_SHARE, sliver_area: float = SLIVER_AREA_M2) -> PairTable:
-    """Overlay two independently drawn layers by geometry (STRtree candidates, exact where needed)."""
-    ga = np.asarray(a.frame.geometry.values, dtype=object)
-    gb = np.asarray(b.frame.geometry.values, dtype=object)
-    shapely.prepare(ga)
-    shapely.prepare(gb)
-    area_a, area_b = shapely.area(ga), shapely.area(gb)
-    ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
-    # Whole containment needs no intersection: B inside A gives B's area, A inside B gives A's.
-    b_inside = shapely.contains_properly(ga[ia], gb[ib])
-    a_inside = ~b_inside & shapely.contains_properly(gb[ib], ga[ia])
-    area = np.where(b_inside, area_b[ib], np.where(a_inside, area_a[ia], np.nan))
-    edge = np.isnan(area)
-    area[edge] = shapely.area(shapely.intersection(ga[ia[edge]], gb[ib[edge]]))
-    weights = ["area"]
-    pairs = pd.DataFrame({"ai": ia, "bi": ib, "area_m2": area})
-    a_units = pd.DataFrame({"code": a.frame["code"].to_numpy(), "area_m2": area_a})
-    b_units = pd.DataFrame({"code": b.frame["code"].to_numpy(), "area_m2": area_b})
-    notes = [f"method: geometry ({len(ia):,} STRtree candidates, {int(b_inside.sum() + a_inside.sum()):,} whole "
-             f"containments, {int(edge.sum()):,} exact intersections)"]
-    if population is not None:
-        pts = np.asarray(population.points.geometry.values, dtype=object)
-        counts = population.points["population"].to_numpy(dtype=float)
-        pa = locate_points(pts, ga)
-        # A point on an edge of both layers goes to a B that really overlaps its A (area > 0), so
-        # it never creates a pair of units that only touch.
-        overlapping = ia[area > 0] * len(gb) + ib[area > 0]
-        pb = locate_points(pts, gb, prefer=lambda p, q: np.isin(pa[p] * len(gb) + q, overlapping))
-        located = pd.DataFrame({"ai": pa, "bi": pb, "population": counts, "small_areas": 1})
-        for units, idx in ((a_units, pa), (b_units, pb)):
-            units["population"] = np.bincount(idx[idx >= 0], weights=counts[idx >= 0], minlength=len(units))
-            units["small_areas"] = np.bincount(idx[idx >= 0], minlength=len(units))
-        inside = located[(located["ai"] >= 0) & (located["bi"] >= 0)]
-        by_pair = inside.groupby(["ai", "bi"])[["population", "small_areas"]].sum().reset_index()
-        pairs = pairs.merge(by_pair, on=["ai", "bi"], how="outer").fillna({"population": 0.0, "small_areas": 0, "area_m2": 0.0})
-        weights += ["small_areas", "population"]
-        outside_a = counts[pa < 0].sum()
-        outside_b = counts[pb < 0].sum()
-        if outside_a or outside_b:
-            notes.append(f"population outside {a.label}: {outside_a:,.0f}; outside {b.label}: {outside_b:,.0f}")
-    pairs = pairs[(pairs["area_m2"] > 0) | (pairs.get("population", 0) > 0)]
-    smaller = np.minimum(area_a[pairs["ai"].to_numpy()], area_b[pairs["bi"].to_numpy()])
-    tiny = pairs["area_m2"].to_numpy() < np.maximum(sliver_area, sliver_share * smaller)
-    if population is not None:
-        tiny &= pairs["population"].to_numpy() == 0
-    pairs = pairs.assign(sliver=tiny)
-    pairs.insert(0, "a_code", a.frame["code"].to_numpy()[pairs["ai"].to_numpy()])
-    pairs.insert(1, "b_code", b.frame["code"].to_numpy()[pairs["bi"].to_numpy()])
-    pairs = pairs.drop(columns=["ai", "bi"])
-    slivers = int(tiny.sum())
-    notes.append(f"slivers: {slivers:,} pieces under {sliver_share:.1%} of the smaller unit or {sliver_area:g} m², "
-                 "with no population, set aside (not pairs)")
-    pairs, a_units, b_units = _finish(pairs, a_units, b_units, weights, a, b)
-    return PairTable(pairs, a_units, b_units, a.label, b.label, "geometry", weights, notes, slivers)
-
-
 def overlay(a: Layer, b: Layer, population: Population | None = None, *, method: str = "auto",
             small_table: pd.DataFrame | None = None, sliver_share: float = SLIVER_SHARE,
             sliver_area: float = SLIVER_AREA_M2) -> PairTable:
@@ -194,6 +120,8 @@ def overlay(a: Layer, b: Layer, population: Population | None = None, *, method:
         if not can_join:
             raise ValueError("membership overlay needs both layers (and the population) on the same small areas")
         return membership_overlay(a, b, population, small_table if small_table is not None else a.blocks)
+    from .geometry import geometry_overlay  # local: geometry builds on this module's PairTable
+
     return geometry_overlay(a, b, population, sliver_share=sliver_share, sliver_area=sliver_area)
 
 
@@ -202,3 +130,12 @@ def population_by_unit(layer: Layer, population: Population) -> pd.Series:
     is known, else from the population points inside it."""
     totals = overlay(layer, layer, population).a_units.set_index("code")["population"]
     return layer.frame["code"].map(totals).fillna(0.0)
+
+
+def __getattr__(name: str):
+    """``geometry_overlay`` and ``locate_points`` from :mod:`.geometry` (imported on first use)."""
+    if name in ("geometry_overlay", "locate_points"):
+        from . import geometry
+
+        return getattr(geometry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
