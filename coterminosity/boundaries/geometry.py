@@ -10,7 +10,8 @@ polygons, a consultant's map, a hexagon grid) against any other layer.
 * Population points are located once each: a point of a layer's own small area belongs to that
   small area's unit (membership, no geometry: a population-weighted centroid lying just outside
   its generalised polygon is not lost); otherwise one vectorised point-in-polygon through an
-  STRtree on the points, a point on a shared edge going to one unit only.
+  STRtree (on the points, queried with each detailed polygon prepared once; on the polygons
+  when they are simple, like hexagons), a point on a shared edge going to one unit only.
 
 Intersections stay at the level of the units. Overlaying a side's small areas (LSOAs) instead
 was measured and is slower with GEOS: the small areas' own edges add boundary to node
@@ -53,9 +54,41 @@ def _nested(outer: np.ndarray, inner: np.ndarray, outer_box: np.ndarray, inner_b
     return out
 
 
+def _partition_outline(geoms: np.ndarray) -> shapely.Geometry | None:
+    """The union of a layer whose units do not overlap (a partition: the union's area is the sum
+    of the units' areas), prepared; None when they overlap or the coverage union fails."""
+    try:
+        outline = shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        return None
+    total = float(shapely.area(geoms).sum())
+    if not outline.is_valid or abs(outline.area - total) > 1e-9 * total:
+        return None
+    shapely.prepare(outline)
+    return outline
+
+
+def _by_difference(units: np.ndarray, own: np.ndarray, edge: np.ndarray,
+                   overlap_box: np.ndarray, outline: shapely.Geometry) -> np.ndarray:
+    """Edge pairs whose area follows from the others: for a unit lying properly inside the other
+    layer's outline (a partition), its pieces add up to its area, so its largest edge piece (by
+    bounding-box overlap) is its area less the other pieces, with no intersection."""
+    candidates = np.unique(own[edge])
+    inside = candidates[shapely.contains_properly(outline, units[candidates])]
+    pick = np.flatnonzero(edge & np.isin(own, inside))
+    if not len(pick):
+        return np.zeros(len(own), dtype=bool)
+    order = pick[np.lexsort((-overlap_box[pick], own[pick]))]
+    first = order[np.r_[True, own[order][1:] != own[order][:-1]]]
+    skip = np.zeros(len(own), dtype=bool)
+    skip[first] = True
+    return skip
+
+
 def pair_areas(ga: np.ndarray, gb: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    """Area of ``ga[ia] ∩ gb[ib]``: whole containments from the smaller piece's area, the rest by
-    exact intersection. Prepares only the side with fewer geometries."""
+    """Area of ``ga[ia] ∩ gb[ib]``: whole containments from the smaller piece's area, one edge
+    piece per unit by difference where the other layer is a partition covering the unit, the
+    rest by exact intersection. Prepares only the side with fewer geometries."""
     fewer = ga if len(ga) <= len(gb) else gb
     shapely.prepare(fewer)
     box_a, box_b = shapely.bounds(ga), shapely.bounds(gb)
@@ -64,28 +97,54 @@ def pair_areas(ga: np.ndarray, gb: np.ndarray, ia: np.ndarray, ib: np.ndarray) -
     a_inside = ~b_inside & _nested(gb[ib], ga[ia], box_b[ib], box_a[ia])
     area = np.where(b_inside, area_b[ib], np.where(a_inside, area_a[ia], np.nan))
     edge = np.isnan(area)
-    if edge.any():
-        area[edge] = shapely.area(shapely.intersection(ga[ia[edge]], gb[ib[edge]]))
     shapely.destroy_prepared(fewer)
+    skip = np.zeros(len(ia), dtype=bool)
+    if edge.any():
+        # The side with more units has more pieces to spare: its units go against the other's outline,
+        # or the other way round when only that side's units form a partition.
+        sides = [(ga, ia, gb, area_a), (gb, ib, ga, area_b)]
+        for units, own, other, own_area in sides if len(ga) >= len(gb) else sides[::-1]:
+            outline = _partition_outline(other)
+            if outline is not None:
+                lo = np.maximum(box_a[ia], box_b[ib])
+                hi = np.minimum(box_a[ia], box_b[ib])
+                overlap_box = (hi[:, 2] - lo[:, 0]) * (hi[:, 3] - lo[:, 1])
+                skip = _by_difference(units, own, edge, overlap_box, outline)
+                break
+        exact = edge & ~skip
+        area[exact] = shapely.area(shapely.intersection(ga[ia[exact]], gb[ib[exact]]))
+        if skip.any():
+            known = np.bincount(own[~skip], weights=area[~skip], minlength=len(units))
+            rest = own_area[own[skip]] - known[own[skip]]
+            # Rounding leaves ~1e-16 of the unit's area where a piece only touches: that is no area.
+            area[skip] = np.where(rest > 1e-9 * own_area[own[skip]], rest, 0.0)
     return area, {"candidates": len(ia), "containments": int(b_inside.sum() + a_inside.sum()),
-                  "intersections": int(edge.sum())}
+                  "intersections": int((edge & ~skip).sum()), "by_difference": int(skip.sum())}
+
+
+# Polygons with fewer vertices than this on average are tested point by point from a tree of the
+# polygons (cheap tests); more detailed ones are prepared once each and query a tree of the points
+# (1.5 million points into the 152 councils: 1.9 s against 29 s the other way round).
+SIMPLE_POLYGON_VERTICES = 32
 
 
 def locate_points(points: np.ndarray, polygons: np.ndarray, prefer=None) -> np.ndarray:
     """Index of the polygon holding each point, -1 if none. A point on a shared edge goes to
     the first polygon (lowest index) that touches it, so every point is counted exactly once.
-    ``prefer(pt_idx, poly_idx) -> bool array`` marks candidates that win before the lowest index.
-    The STRtree holds whichever side has more geometries (the points, usually)."""
+    ``prefer(pt_idx, poly_idx) -> bool array`` marks candidates that win before the lowest index."""
     points = np.asarray(points, dtype=object)
     polygons = np.asarray(polygons, dtype=object)
     out = np.full(len(points), -1, dtype=np.int64)
     if not len(points) or not len(polygons):
         return out
-    if len(points) >= len(polygons):
+    simple = shapely.get_num_coordinates(polygons).mean() < SIMPLE_POLYGON_VERTICES
+    if len(points) >= len(polygons) and not simple:
         poly_idx, pt_idx = shapely.STRtree(points).query(polygons, predicate="intersects")
     else:
         pt_idx, poly_idx = shapely.STRtree(polygons).query(points, predicate="intersects")
-    if len(pt_idx):
+    if len(pt_idx) and np.bincount(pt_idx).max() == 1:  # no point on an edge: one candidate each
+        out[pt_idx] = poly_idx
+    elif len(pt_idx):
         rank = ~prefer(pt_idx, poly_idx) if prefer is not None else np.zeros(len(pt_idx), dtype=bool)
         order = np.lexsort((poly_idx, rank, pt_idx))
         pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
@@ -146,7 +205,8 @@ def geometry_overlay(a: Layer, b: Layer, population: Population | None = None, *
     a_units = pd.DataFrame({"code": a.frame["code"].to_numpy(), "area_m2": area_a})
     b_units = pd.DataFrame({"code": b.frame["code"].to_numpy(), "area_m2": area_b})
     notes = [f"method: geometry ({counts['candidates']:,} STRtree candidates, {counts['containments']:,} whole "
-             f"containments, {counts['intersections']:,} exact intersections)"]
+             f"containments, {counts['intersections']:,} exact intersections, {counts['by_difference']:,} by "
+             "difference)"]
     if population is not None:
         counts_pop = population.points["population"].to_numpy(dtype=float)
         overlapping = np.sort(ia[area > 0].astype(np.int64) * len(gb) + ib[area > 0])

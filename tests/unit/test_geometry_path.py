@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from coterminosity.boundaries import geometry
 from coterminosity.boundaries.geometry import by_membership, candidate_pairs, geometry_overlay, locate_points
 from coterminosity.boundaries.overlay import overlay
 from coterminosity.geo.build import build_layer, membership_from_table
@@ -67,8 +68,10 @@ def test_areas_match_plain_shapely_intersection_and_hand_numbers():
     # tall, 50 m of it in W (3,000 m²) and 150 m in E (9,000 m²).
     assert got == pytest.approx({("W", "tri"): 11_250.0, ("W", "in"): 3_600.0, ("W", "strip"): 3_000.0,
                                  ("E", "strip"): 9_000.0})
-    # Only the square lies properly inside W: the triangle shares W's south and west edges.
-    assert "4 STRtree candidates, 1 whole containments, 3 exact intersections" in t.notes[0]
+    # Only the square lies properly inside W (the triangle shares W's south and west edges). The
+    # strip lies properly inside the councils' outline, so its larger piece (E) is its area less
+    # the W piece: 12,000 − 3,000, with no intersection.
+    assert "4 STRtree candidates, 1 whole containments, 2 exact intersections, 1 by difference" in t.notes[0]
     assert t.pairs.set_index(["a_code", "b_code"]).loc[("E", "strip"), "b_in_a_area"] == pytest.approx(0.75)
 
 
@@ -86,15 +89,17 @@ def test_candidate_pairs_are_the_same_whichever_side_holds_the_tree():
     assert len(brute) == 10
 
 
-def test_locate_points_same_answer_with_the_tree_on_either_side():
+def test_locate_points_same_answer_with_the_tree_on_either_side(monkeypatch):
     polys = [box(0, 0, 50, 100), box(50, 0, 100, 100), box(100, 0, 150, 100)]
     pts = [shapely.Point(X0 + 50, Y0 + 50), shapely.Point(X0 + 10, Y0 + 10), shapely.Point(X0 + 500, Y0),
            shapely.Point(X0 + 100, Y0 + 100), shapely.Point(X0 + 120, Y0 + 5)]
-    few_points = locate_points(pts[:2], polys)  # tree on the polygons (more of them)
-    many_points = locate_points(pts, polys)  # tree on the points
+    on_polygons = locate_points(pts, polys)  # boxes are simple: the tree holds the polygons
+    monkeypatch.setattr(geometry, "SIMPLE_POLYGON_VERTICES", 0)  # as if detailed: the tree holds the points
+    on_points = locate_points(pts, polys)
     # Edge points go to the lowest-index polygon touching them; the far point is outside.
-    assert many_points.tolist() == [0, 0, -1, 1, 2]
-    assert few_points.tolist() == many_points[:2].tolist()
+    assert on_polygons.tolist() == [0, 0, -1, 1, 2]
+    assert on_points.tolist() == on_polygons.tolist()
+    assert locate_points(pts[3:4], polys).tolist() == [1]  # fewer points than polygons
 
 
 def test_point_of_a_member_small_area_outside_every_polygon_is_kept():
