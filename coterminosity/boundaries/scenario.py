@@ -355,24 +355,26 @@ def before_after(before: Layer, after: Layer, against: list[Layer], population: 
                        threshold)
 
 
-def contiguity(before: Layer, after: Layer, affected: list[str]) -> list[str]:
-    """A line for each moved footprint left in more separate pieces than before (pieces that touch
-    nothing else of it), e.g. a county handed to a footprint it does not border."""
-    import shapely
+def contiguity(before: Layer, after: Layer, affected: list[str], fine: Layer) -> list[str]:
+    """A line for each moved footprint left in more separate pieces than before, counted on the
+    adjacency of its small areas (``fine``'s polygons), e.g. a county handed to a footprint it does
+    not border. Narrow water between small areas does not count as a break."""
+    from .contiguity import pieces_by_label
 
-    def pieces(layer: Layer, code: str) -> int:
-        rows = layer.frame.loc[layer.frame["code"] == code, "geometry"]
-        if rows.empty or rows.iloc[0] is None or rows.iloc[0].is_empty:
-            return 0
-        return int(shapely.get_num_geometries(rows.iloc[0]))
-
+    old = before.members[before.members["code"].isin(affected)]
+    new = after.members[after.members["code"].isin(affected)]
+    codes = sorted(set(old["small_code"]) | set(new["small_code"]))
+    geoms = fine.frame.drop_duplicates("code").set_index("code").geometry.reindex(codes).dropna()
+    values = geoms.to_numpy()
+    was = pieces_by_label(values, old.set_index("small_code")["code"].reindex(geoms.index).to_numpy())
+    now = pieces_by_label(values, new.set_index("small_code")["code"].reindex(geoms.index).to_numpy())
     names = {**before.names(), **after.names()}
     out = []
     for code in affected:
-        was, now = pieces(before, code), pieces(after, code)
-        if now > was:
-            out.append(f"non-contiguous: {names.get(code, code)} ({code}) is in {now} separate pieces after the "
-                       f"moves (was {was})")
+        n_was, n_now = int(was.get(code, 0)), int(now.get(code, 0))
+        if n_now > max(n_was, 1):
+            out.append(f"non-contiguous: {names.get(code, code)} ({code}) is in {n_now} separate pieces after the "
+                       f"moves (was {n_was})")
     return out
 
 

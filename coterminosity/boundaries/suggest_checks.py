@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import pandas as pd
-import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..geo.layer import Layer
+from .contiguity import pieces_by_label
 from .result import plural
 from .suggest_model import Problem, culprits, solve
 
@@ -64,35 +61,6 @@ def totals(table: pd.DataFrame, footprint_codes: pd.Index, with_subunits: bool) 
 # ---------------------------------------------------------------- contiguity
 
 
-def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
-
-
-def _parts(geoms: np.ndarray, labels: np.ndarray, gap: float) -> pd.Series:
-    """Number of pieces per label: LSOAs of one label sharing a vertex (the polygons are a clean
-    coverage, so neighbours share their boundary's vertices) or lying within ``gap`` metres."""
-    lab = pd.factorize(labels)[0]
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    grid = np.round(coords * 100).astype(np.int64)  # 1 cm: the grid the LSOAs are snapped to
-    key = (grid[:, 0] << 28) | grid[:, 1]
-    order = np.lexsort((owner, lab[owner], key))
-    k, lo, own = key[order], lab[owner][order], owner[order]
-    same = (k[1:] == k[:-1]) & (lo[1:] == lo[:-1])
-    left, right = own[:-1][same], own[1:][same]
-    comp = _components(len(geoms), left, right)
-    if gap > 0:  # bridge narrow water: join pieces of one label lying within ``gap`` of each other
-        size = pd.Series(comp).map(pd.Series(comp).value_counts()).to_numpy()
-        largest = pd.Series(size).groupby(lab).transform("max").to_numpy()
-        first = pd.Series(comp).where(size == largest).groupby(lab).transform("min").to_numpy()
-        rows = np.flatnonzero(comp != first)  # every LSOA outside its label's largest piece
-        if len(rows):
-            a, b = shapely.STRtree(geoms).query(geoms[rows], predicate="dwithin", distance=gap)
-            keep = lab[rows[a]] == lab[b]
-            comp = _components(len(geoms), np.concatenate([left, rows[a][keep]]), np.concatenate([right, b[keep]]))
-    return pd.Series(comp).groupby(labels).nunique()
-
-
 def contiguity(moves: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, small_areas: Layer,
                names: dict[str, str], notes: list[str], gap: float = 250.0) -> list[str]:
     """Per move, the footprints it touches that end in more pieces than they started with ('' if none).
@@ -114,7 +82,7 @@ def contiguity(moves: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, s
     values = geoms.to_numpy()
     home = before.set_index("small_code")["home"].reindex(geoms.index).to_numpy()
     now = after.set_index("small_code")["code"].reindex(geoms.index).to_numpy()
-    was, are = _parts(values, home, gap), _parts(values, now, gap)
+    was, are = pieces_by_label(values, home, gap), pieces_by_label(values, now, gap)
     worse = {f: (int(was.get(f, 0)), int(are.get(f, 0))) for f in affected if are.get(f, 0) > max(was.get(f, 0), 1)}
     texts = []
     for pair in zip(moves["from"], moves["to"]):

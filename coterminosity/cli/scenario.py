@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     result = before_after(before, after, against, population, affected, moves, by=weight_of(args),
                           threshold=args.threshold, name=scenario.name, **sliver_options(args))
     if fine is not None:
-        result.warnings += contiguity(before, after, affected)
+        result.warnings += contiguity(before, after, affected, fine)
     # Files last, each atomic, the layer (the likeliest to be refused) first.
     if args.output_layer:
         from ..boundaries.overlay import population_by_unit

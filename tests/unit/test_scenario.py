@@ -332,3 +332,11 @@ def test_a_move_that_leaves_a_footprint_in_pieces_is_reported(capsys, data_dir):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("non-contiguous: Frimley Health (E54000034)"))
     assert "separate pieces after the moves (was 1)" in line
+
+
+@pytest.mark.realdata
+def test_a_move_to_a_neighbour_is_not_called_non_contiguous(capsys, data_dir):
+    """Bassetlaw borders the rest of Nottinghamshire: no warning, although a 0.75 ha detached part of
+    one Bassetlaw LSOA polygon makes the dissolved footprint a two-part multipolygon."""
+    assert main(["-q", "scenario", "--move", "NHS Bassetlaw CCG=Nottinghamshire", "--data-dir", str(data_dir)]) == 0
+    assert "non-contiguous" not in capsys.readouterr().out
