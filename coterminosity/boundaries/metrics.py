@@ -175,7 +175,7 @@ class LayerScore:
         share = self.in_whole_unions / self.total
         if self.by == "area":
             whole, split = f"{share:.1%} of the area", f"{self.in_split_b / 1e6:,.0f} km² in"
-            outside = f"{self.outside_main / 1e6:,.0f} km²"
+            outside = f"{self.outside_main / 1e6:,.1f} km²"
         else:
             whole, split = f"{share:.1%} of the {amount}", f"{self.in_split_b:,.0f} {amount} live in"
             outside = f"{self.outside_main:,.0f} {amount}"
@@ -184,7 +184,8 @@ class LayerScore:
                 f"{self.whole_unions} of {self.units} are unions of whole {b_label} units ({whole}); "
                 f"score {self.score:.1%} (share in units coterminous with, nested in or made of whole "
                 f"{b_label} units); {split} {self.split_b} {b_label} units split between {a_label} units; "
-                f"{outside} ({outside_share:.2%}) live outside the main {a_label} unit of their {b_label} unit")
+                f"{outside} ({outside_share:.2%}) {'lie' if self.by == 'area' else 'live'} outside the main "
+                f"{a_label} unit of their {b_label} unit")
 
 
 def layer_score(table: PairTable, classes: pd.DataFrame, by: str, threshold: float = DEFAULT_THRESHOLD) -> LayerScore:

@@ -35,7 +35,7 @@ def weight_line(by: str, population_label: str | None, population_total: float |
 def amount_text(value: float, by: str) -> str:
     """An amount of a weight in words: ``1,234 people``, ``12 km²`` or ``5 small areas``."""
     if by == "area":
-        return f"{value / 1e6:,.0f} km²"
+        return f"{value / 1e6:,.2f} km²"
     return f"{value:,.0f} {WEIGHT_WORDS[by]}"
 
 
