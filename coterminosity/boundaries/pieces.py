@@ -43,6 +43,28 @@ def pair_geometry(table: pd.DataFrame, a: Layer, b: Layer, *, a_col: str = "a_co
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=BNG)
 
 
+def piece_codes(frame: gpd.GeoDataFrame, *, a_col: str, b_col: str, a_name: str, b_name: str) -> gpd.GeoDataFrame:
+    """Give every piece its own ``code`` (``B&A``, the scenario form for the part of B inside A) and
+    ``name`` ("B in A"), so a written piece layer reads back as a layer with unique codes; the unit
+    columns are kept as ``unit_code``/``unit_name`` when they were ``code``/``name``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> f = gpd.GeoDataFrame({"footprint": ["F"], "footprint_name": ["North"], "code": ["C"], "name": ["Avon"]},
+    ...                      geometry=gpd.points_from_xy([0], [0]))
+    >>> piece_codes(f, a_col="footprint", b_col="code", a_name="footprint_name", b_name="name")[["code", "name"]].values.tolist()
+    [['C&F', 'Avon in North']]
+    """
+    out = frame.rename(columns={"code": "unit_code", "name": "unit_name"})
+    rename = {"code": "unit_code", "name": "unit_name"}
+    a_col, b_col = rename.get(a_col, a_col), rename.get(b_col, b_col)
+    a_name, b_name = rename.get(a_name, a_name), rename.get(b_name, b_name)
+    out.insert(0, "code", out[b_col].astype(str) + "&" + out[a_col].astype(str))
+    out.insert(1, "name", out[b_name].astype(str) + " in " + out[a_name].astype(str))
+    return out
+
+
 def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
     """The polygonal parts of an intersection (edges and points where units only touch are dropped)."""
     if geom is None:

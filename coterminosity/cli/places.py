@@ -82,11 +82,12 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "table":
             frame = frame.drop(columns=["footprint"])
     if writes_layer(args):
-        from ..boundaries.pieces import pair_geometry
+        from ..boundaries.pieces import pair_geometry, piece_codes
 
         kept = result.table if args.show_slivers else result.table[result.table["kind"] != "sliver"]
         frame = pair_geometry(kept, footprints, units, a_col="footprint", b_col="code",
                               fine=fine_for(args, footprints, units))
+        frame = piece_codes(frame, a_col="footprint", b_col="code", a_name="footprint_name", b_name="name")
         write_layer_output(args, frame, layer_name(args, "places"), lines=result.lines())
         return 0
     show(args, result, frame.reset_index(drop=True))

@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     result = find_spanners(layer, footprints, population_for(args, layer, footprints), by=weight_of(args),
                            **sliver_options(args))
     if writes_layer(args):
-        from ..boundaries.pieces import pair_geometry
+        from ..boundaries.pieces import pair_geometry, piece_codes
 
         pieces = pair_geometry(result.pieces, footprints, layer, a_col="footprint", b_col="code",
                                fine=fine_for(args, footprints, layer))
+        pieces = piece_codes(pieces, a_col="footprint", b_col="code", a_name="footprint_name", b_name="name")
         write_layer_output(args, pieces, layer_name(args, "spanners"), lines=result.lines())
         return 0
     if args.long:

@@ -1,0 +1,38 @@
+"""Results with geometry reach QGIS: `-o FILE.gpkg` writes a real layer that reads back and maps."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from coterminosity.cli import main
+
+pytestmark = pytest.mark.realdata
+
+
+def test_places_written_as_a_layer_read_back_and_mapped(tmp_path, data_dir, ons_lsoas):
+    out = tmp_path / "places.gpkg"
+    assert main(["-q", "places", "stp17", "-o", str(out), "--data-dir", str(data_dir)]) == 0
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["places"]
+    frame = gpd.read_file(out)
+    assert frame.crs.to_epsg() == 27700 and frame["code"].is_unique
+    # 170 footprint × council pairs share an LSOA (data README); each piece's people by group-by.
+    truth = ons_lsoas.groupby(["upper", "STP17CD"])["population"].sum()
+    assert len(frame) == len(truth) == 170
+    leeds = frame.set_index("code").loc["E08000035&E54000005"]
+    assert leeds["name"] == "Leeds in West Yorkshire" and leeds["population"] == truth.loc[("E08000035", "E54000005")]
+    assert {"footprint_share", "unit_share", "kind", "nbhd_min"} <= set(frame.columns)
+    page = tmp_path / "map.html"
+    assert main(["-q", "map", "stp17", "--show", str(out), "-o", str(page), "--data-dir", str(data_dir)]) == 0
+    assert "Leeds in West Yorkshire" in page.read_text()
+
+
+def test_spanner_pieces_written_as_geojson_in_lon_lat(tmp_path, data_dir):
+    out = tmp_path / "spanners.geojson"
+    assert main(["-q", "spanners", "stp17", "upper17", "-o", str(out), "--data-dir", str(data_dir)]) == 0
+    frame = gpd.read_file(out)
+    assert frame.crs.to_epsg() == 4326 and frame["code"].is_unique
+    assert frame["unit_code"].nunique() == 14  # the 14 councils in more than one footprint
+    west, south, east, north = frame.total_bounds
+    assert -7 < west < east < 2 and 49 < south < north < 56
