@@ -75,10 +75,10 @@ class Suggestion:
     def lines(self) -> list[str]:
         """Totals before → after and what the moves cost."""
         b, a, o = self.before, self.after, self.options
-        out = [f"{self.councils} councils split between {self.footprints} footprints: {b.councils_split} → "
-               f"{a.councils_split} (of {a.councils}); people outside their council's main footprint: "
-               f"{b.outside_main:,.0f} → {a.outside_main:,.0f}",
-               f"{self.footprints} footprints that are unions of whole {self.councils} councils: "
+        out = [f"{self.councils} councils with residents in more than one {self.footprints} footprint (no threshold): "
+               f"{b.councils_split} → {a.councils_split} (of {a.councils}); people outside their council's main "
+               f"footprint: {b.outside_main:,.0f} → {a.outside_main:,.0f}",
+               f"{self.footprints} footprints made of whole {self.councils} councils, every resident (no threshold): "
                f"{b.whole_unions} of {b.footprints} → {a.whole_unions} of {a.footprints}"]
         if self.keep:
             soft = o.get("soft")

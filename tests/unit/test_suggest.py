@@ -82,9 +82,9 @@ def test_plain_moves_the_smaller_part_of_each_split_council():
     assert result.people_moved == 3000.0
     assert [str(m) for m in result.scenario_moves()] == ["C&F2=F3", "B&F2=F1"]
     lines = result.lines()
-    assert lines[0] == ("council councils split between fp footprints: 2 → 0 (of 5); people outside their "
+    assert lines[0] == ("council councils with residents in more than one fp footprint (no threshold): 2 → 0 (of 5); people outside their "
                         "council's main footprint: 3,000 → 0")
-    assert lines[1] == "fp footprints that are unions of whole council councils: 0 of 3 → 3 of 3"
+    assert lines[1] == "fp footprints made of whole council councils, every resident (no threshold): 0 of 3 → 3 of 3"
     assert "2 moves: 3,000 people (6.98%) in 2 LSOAs change footprint" in lines
 
 
