@@ -4,6 +4,7 @@ obvious geopandas version, on the real national layers. Run by hand, not in the 
     COTERM_DATA=/work/shared/data python bench/run.py            # everything (~8 minutes)
     python bench/run.py --skip-raw                               # without the raw-LSOA geopandas run
     python bench/run.py --profile                                # + cProfile of the cold project run
+    python bench/run.py --geometry                               # the geometry path (bench/geometry.py)
 
 Every side runs in its own subprocess (``--worker NAME``) so that peak memory (``ru_maxrss``)
 and imports do not mix. The parent checks the two sides give the same numbers on the real
@@ -256,11 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the cold project run")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON")
+    parser.add_argument("--geometry", action="store_true",
+                        help="run the geometry-path bench instead (bench/geometry.py: lad11 × lad13, hexagon curve, "
+                             "points, an 84,100-cell file, cold start)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.geometry:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import geometry
+
+        return geometry.main(["--data-dir", args.data_dir] + (["--json", args.json] if args.json else []))
     if args.worker:
         sys.path.insert(0, str(REPO))
         if args.worker == "project":

@@ -127,9 +127,15 @@ def overlay(a: Layer, b: Layer, population: Population | None = None, *, method:
 
 def population_by_unit(layer: Layer, population: Population) -> pd.Series:
     """Population of each unit of ``layer`` (by code), summed over its small areas when membership
-    is known, else from the population points inside it."""
-    totals = overlay(layer, layer, population).a_units.set_index("code")["population"]
-    return layer.frame["code"].map(totals).fillna(0.0)
+    is known, else from the population points inside it (each point in one unit)."""
+    from .geometry import by_membership, locate_points
+
+    unit = by_membership(layer, population)
+    if unit is None:
+        unit = locate_points(population.points.geometry.values, layer.frame.geometry.values)
+    counts = population.points["population"].to_numpy(dtype=float)
+    totals = np.bincount(unit[unit >= 0], weights=counts[unit >= 0], minlength=len(layer))
+    return pd.Series(totals, index=layer.frame.index, name="code")
 
 
 def __getattr__(name: str):
