@@ -137,3 +137,15 @@ def test_same_numbers_as_the_membership_path_where_both_apply():
     # W ∩ S: cells c00, c01, c10, c11 → people 0 + 1 + 4 + 5 = 10 on 40,000 m².
     w_s = exact.pairs.set_index(["a_code", "b_code"]).loc[("W", "S")]
     assert w_s["population"] == 10 and w_s["area_m2"] == pytest.approx(40_000.0)
+
+
+def test_overlapping_drawn_units_are_not_taken_for_a_partition():
+    # p and q cover both councils and overlap on x 150–250: W's pieces (all of W in p, and
+    # 20,000 m² in q) add up to more than W, so none may come by difference.
+    _, councils = cells_world()
+    drawn = layer("ov", [("p", box(-10, -10, 250, 410)), ("q", box(150, -10, 410, 410))])
+    t = geometry_overlay(councils, drawn)
+    got = {(r.a_code, r.b_code): r.area_m2 for r in t.pairs.itertuples()}
+    assert got == pytest.approx({("W", "p"): 80_000.0, ("W", "q"): 20_000.0, ("E", "p"): 20_000.0,
+                                 ("E", "q"): 80_000.0})
+    assert "2 whole containments, 2 exact intersections, 0 by difference" in t.notes[0]
