@@ -41,6 +41,32 @@ class Layer:
         return len(self.frame)
 
     @property
+    def crs(self):
+        """The CRS of the frame (EPSG:27700 for every layer the toolkit builds or reads)."""
+        return self.frame.crs
+
+    @property
+    def total_bounds(self):
+        """(minx, miny, maxx, maxy) of the whole layer, in its CRS."""
+        return self.frame.total_bounds
+
+    def to_file(self, path, layer_name: str | None = None):
+        """Write the layer (``code``, ``name``, geometry and any other columns) atomically to a GIS file.
+
+        Examples
+        --------
+        >>> import coterminosity as ct
+        >>> ct.load_layer("stp17").to_file("stp17.gpkg")  # doctest: +SKIP
+        """
+        from .write import write_layer
+
+        return write_layer(self.frame, path, layer_name=layer_name or self.label)
+
+    def explore(self, *args, **kwargs):
+        """An interactive folium map of the layer (``GeoDataFrame.explore``), for notebooks."""
+        return self.frame.explore(*args, **kwargs)
+
+    @property
     def codes(self) -> pd.Series:
         return self.frame["code"]
 

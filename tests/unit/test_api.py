@@ -25,3 +25,19 @@ def test_readme_example(data_dir):
     assert len(ct.split_units(table, "population")) == 11
     m = ct.build_map(stp, [ct.compare(stp, councils, population)])
     assert isinstance(m, folium.Map)
+
+
+def test_layer_behaves_like_a_layer_file(tmp_path):
+    """A Layer answers .crs, .total_bounds, .to_file and .explore as the README says."""
+    import geopandas as gpd
+    import shapely
+
+    from coterminosity.geo.layer import BNG, Layer
+
+    frame = gpd.GeoDataFrame({"code": ["A"], "name": ["Alpha"]}, geometry=[shapely.box(0, 0, 10, 20)], crs=BNG)
+    layer = Layer(frame, "toy")
+    assert layer.crs.to_epsg() == 27700 and list(layer.total_bounds) == [0, 0, 10, 20]
+    out = layer.to_file(tmp_path / "toy.gpkg")
+    back = gpd.read_file(out, layer="toy")
+    assert back["code"].tolist() == ["A"] and back.crs.to_epsg() == 27700
+    assert isinstance(layer.explore(), folium.Map)
