@@ -21,16 +21,12 @@ time; upper17 × 10,000 hexagons 7×); see ``bench/README.md``.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import shapely
 
 from ..geo.layer import Layer, Population
 from .overlay import SLIVER_AREA_M2, SLIVER_SHARE, PairTable, _finish
-
-log = logging.getLogger(__name__)
 
 
 def candidate_pairs(ga: np.ndarray, gb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,14 +99,15 @@ def pair_areas(ga: np.ndarray, gb: np.ndarray, ia: np.ndarray, ib: np.ndarray) -
         # The side with more units has more pieces to spare: its units go against the other's outline,
         # or the other way round when only that side's units form a partition.
         sides = [(ga, ia, gb, area_a), (gb, ib, ga, area_b)]
-        for units, own, other, own_area in sides if len(ga) >= len(gb) else sides[::-1]:
-            outline = _partition_outline(other)
-            if outline is not None:
-                lo = np.maximum(box_a[ia], box_b[ib])
-                hi = np.minimum(box_a[ia], box_b[ib])
-                overlap_box = (hi[:, 2] - lo[:, 0]) * (hi[:, 3] - lo[:, 1])
-                skip = _by_difference(units, own, edge, overlap_box, outline)
-                break
+        sides = sides if len(ga) >= len(gb) else sides[::-1]
+        outlines = (_partition_outline(side[2]) for side in sides)
+        found = next(((side, outline) for side, outline in zip(sides, outlines) if outline is not None), None)
+        if found is not None:
+            (units, own, _, own_area), outline = found
+            lo = np.maximum(box_a[ia], box_b[ib])
+            hi = np.minimum(box_a[ia], box_b[ib])
+            overlap_box = (hi[:, 2] - lo[:, 0]) * (hi[:, 3] - lo[:, 1])
+            skip = _by_difference(units, own, edge, overlap_box, outline)
         exact = edge & ~skip
         area[exact] = shapely.area(shapely.intersection(ga[ia[exact]], gb[ib[exact]]))
         if skip.any():
