@@ -62,9 +62,18 @@ class Layer:
 
         return write_layer(self.frame, path, layer_name=layer_name or self.label)
 
-    def explore(self, *args, **kwargs):
-        """An interactive folium map of the layer (``GeoDataFrame.explore``), for notebooks."""
-        return self.frame.explore(*args, **kwargs)
+    def explore(self, tiles: str | None = "CartoDB positron"):
+        """A quick interactive folium map of the units (code and name on hover), for notebooks;
+        ``coterminosity.maps.build_map`` draws results. ``tiles=None`` needs no internet."""
+        import folium
+
+        shown = self.frame[["code", "name", "geometry"]].to_crs("EPSG:4326")
+        west, south, east, north = shown.total_bounds
+        m = folium.Map(tiles=tiles)
+        folium.GeoJson(shown.to_json(), name=self.label,
+                       tooltip=folium.GeoJsonTooltip(fields=["code", "name"])).add_to(m)
+        m.fit_bounds([[south, west], [north, east]])
+        return m
 
     @property
     def codes(self) -> pd.Series:
