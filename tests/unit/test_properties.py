@@ -75,6 +75,11 @@ def first_holder(rects, x, y) -> int:
     return next(i for i, (x1, y1, x2, y2) in enumerate(rects) if x1 <= x <= x2 and y1 <= y <= y2)
 
 
+def held_by_several(rects, x, y) -> bool:
+    """True when (x, y) lies on an edge shared by two or more rectangles."""
+    return sum(x1 <= x <= x2 and y1 <= y <= y2 for x1, y1, x2, y2 in rects) > 1
+
+
 def overlap(r, s) -> float:
     """Area shared by two rectangles (x1, y1, x2, y2)."""
     return max(0, min(r[2], s[2]) - max(r[0], s[0])) * max(0, min(r[3], s[3]) - max(r[1], s[1]))
@@ -141,7 +146,13 @@ def test_shares_sum_to_one_and_population_is_conserved(data):
 @given(st.data())
 def test_overlay_a_b_swapped_equals_overlay_b_a(data):
     a_rects, b_rects = data.draw(partitions()), data.draw(partitions())
-    points = data.draw(people(a_rects, b_rects))
+    # A point on edges of both layers goes to the lowest-index unit of the first layer that holds it
+    # (see the test above): that rule names the first layer, so it cannot be symmetric. The swap
+    # holds for every point that lies inside at least one layer's unit.
+    points = [p for p in data.draw(people(a_rects, b_rects))
+              if not (held_by_several(a_rects, p[0], p[1]) and held_by_several(b_rects, p[0], p[1]))]
+    if not points:
+        points = [(SIDE / 3 + 0.25, SIDE / 3 + 0.25, 1)]  # inside one unit of each layer
     a, b, pop = as_layer("A", a_rects), as_layer("B", b_rects), as_population(points)
     ab = keyed(overlay(a, b, pop).swap())
     ba = keyed(overlay(b, a, pop))
