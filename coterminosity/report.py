@@ -53,7 +53,8 @@ def stable(value: float, scale: float | None = None) -> float:
 
 
 def stable_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every float column rounded by :func:`stable` against the column's largest value."""
+    """``frame`` with every float column rounded by :func:`stable` against the column's largest value;
+    a column of whole numbers that is not a share (people, counts of units) written as integers."""
     out = frame.copy()
     for i in range(out.shape[1]):
         values = out.iloc[:, i]
@@ -62,7 +63,12 @@ def stable_frame(frame: pd.DataFrame) -> pd.DataFrame:
         finite = np.abs(values.to_numpy(dtype=float, na_value=np.nan))
         finite = finite[np.isfinite(finite)]
         scale = float(finite.max()) if len(finite) else 0.0
-        out.isetitem(i, values.map(lambda v, s=scale: stable(v, s) if isinstance(v, float) else v))
+        rounded = values.map(lambda v, s=scale: stable(v, s) if isinstance(v, float) else v)
+        numbers = rounded.to_numpy(dtype=float, na_value=np.nan)
+        known = numbers[~np.isnan(numbers)]
+        whole = len(known) and np.isfinite(known).all() and (known == np.round(known)).all() \
+            and np.abs(known).max() < 2**53 and not is_share(str(out.columns[i]))
+        out.isetitem(i, rounded.astype("Int64") if whole else rounded)
     return out
 
 

@@ -172,7 +172,7 @@ def places(footprints: Layer, units: Layer, population: Population | None = None
     per = _per_footprint(table, out, col, has_pop, low, high)
     notes = list(table.notes)
     notes.append(f"place: footprint ∩ {units.label} unit; fragment: under {min_share:.1%} of its footprint ({by}) "
-                 f"and cut from a {units.label} unit the footprint holds under {threshold:.0%} of")
+                 f"and cut from a unit of {units.label} that the footprint holds under {threshold:.0%} of")
     if has_pop:
         notes.append(f"neighbourhoods of {low:,}–{high:,} people: nbhd_min = ceil(P/{high:,}), "
                      f"nbhd_max = floor(P/{low:,}); none fits when nbhd_min > nbhd_max")

@@ -122,7 +122,7 @@ def checked_counts(pop: pd.DataFrame, code_col: str, pop_col: str, where: str | 
         if len(found):
             value = pop[pop_col if "count" in problem else code_col].iloc[found[0]]
             raise InputError(f"{where}: {row_names(where, pop, found[:1])[0]}: {value!r} {problem} "
-                             f"({len(found)} such rows); fix them")
+                             f"({len(found)} such row{'' if len(found) == 1 else 's'}); fix them")
     finite_total(counts, str(where))
     return pd.Series(counts.to_numpy(), index=codes.to_numpy())
 

@@ -178,7 +178,7 @@ def test_population_errors_name_the_file_line_even_after_blank_lines(tmp_path):
 
     path = tmp_path / "pop.csv"
     path.write_text("code,population\nA,10\n\nB,-3\n")  # B is on line 4 of the file
-    with pytest.raises(InputError, match=r"pop.csv: line 4: '-3' population is not a count ≥ 0 \(1 such rows\)"):
+    with pytest.raises(InputError, match=r"pop.csv: line 4: '-3' population is not a count ≥ 0 \(1 such row\)"):
         checked_counts(read_table(path), "code", "population", path)
     path.write_text("code,population\nA,10\nZ,5\n")
     with pytest.raises(InputError, match="line 3: 'Z' is not one of the small areas"):
@@ -192,3 +192,14 @@ def test_every_command_has_help(command, capsys):
         main([command, "--help"])
     assert exit_.value.code == 0
     assert f"usage: coterm {command}" in capsys.readouterr().out
+
+
+def test_people_counts_are_written_as_whole_numbers():
+    """CSV and JSON write whole-number columns as integers (211956, not 211956.0); shares stay floats."""
+    import pandas as pd
+
+    from coterminosity.report import render
+
+    frame = pd.DataFrame({"population": [211956.0, 0.0], "area_m2": [12.5, 3.0], "share": [1.0, 0.0]})
+    assert render(frame, "csv").splitlines()[1:] == ["211956,12.5,1.0", "0,3.0,0.0"]
+    assert '"population": 211956' in render(frame, "json")

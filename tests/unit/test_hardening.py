@@ -836,7 +836,7 @@ def test_population_counts_must_be_finite(tmp_path, value):
     from coterminosity.geo.population import checked_counts
 
     where = tmp_path / "pop.csv"
-    with pytest.raises(InputError, match=rf"pop.csv: line 3: '{value}' population is not a count ≥ 0 \(1 such rows\)"):
+    with pytest.raises(InputError, match=rf"pop.csv: line 3: '{value}' population is not a count ≥ 0 \(1 such row\)"):
         checked_counts(population_table("1636", value), "code", "population", where)
 
 
