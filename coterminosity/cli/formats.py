@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from ..geo.layer import Layer
 
 from ..report import emit, render
 
@@ -47,3 +52,12 @@ def write_layer_output(args: argparse.Namespace, frame, layer_name: str, *, line
 def layer_name(args: argparse.Namespace, default: str) -> str:
     """The layer name inside the output file: the file's stem, else ``default``."""
     return Path(args.output).stem or default if args.output else default
+
+
+def with_unit_geometry(frame: pd.DataFrame, layer: Layer) -> gpd.GeoDataFrame:
+    """``frame`` (one row per unit of ``layer``, by ``code``) with each unit's polygon, EPSG:27700."""
+    import geopandas as gpd
+
+    shapes = layer.frame.set_index(layer.frame["code"].astype(str)).geometry
+    geometry = shapes.reindex(frame["code"].astype(str)).to_numpy()
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=geometry, crs=layer.frame.crs)

@@ -14,10 +14,11 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .. import __version__
 from ..errors import CotermError
-from .options import add_common
+from .options import LAYER_SUFFIXES, add_common
 
 EXIT_BAD_INPUT = 2
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -174,6 +175,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
     outputs = [(option, getattr(args, option)) for option in OUTPUT_OPTIONS if getattr(args, option, None)]
     for _, path in outputs:
         check_output_path(path)
+    output = getattr(args, "output", None)
+    if output and not getattr(args, "layer_output", True) and Path(output).suffix.lower() in LAYER_SUFFIXES:
+        raise CotermError(f"-o {output}: coterm {args.command} writes a table, not a GIS layer; use .csv, .json, "
+                          ".md or .txt (with --format)")
     inputs = [(key, value) for key, given in vars(args).items() if key not in OUTPUT_OPTIONS
               for value in (given if isinstance(given, (list, tuple)) else [given])
               if isinstance(value, str) and value and os.path.exists(value)]

@@ -124,6 +124,7 @@ def add_output(p: argparse.ArgumentParser, *, layers: bool = False) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help=what)
     p.add_argument("--csv-safe", action="store_true",
                    help="CSV for spreadsheets: prefix text cells starting with = + - @ (a formula) with '")
+    p.set_defaults(layer_output=layers)  # a table-only command refuses a layer file name (cli.main)
 
 
 def add_data(p: argparse.ArgumentParser) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .context import load, population_for
-from .formats import show
+from .context import fine_for, load, population_for, writes_layer
+from .formats import layer_name, show, with_unit_geometry, write_layer_output
 from .options import add_data, add_output, add_weighting, count, sliver_options, weight_of
 
 NAME = "overlay"
@@ -38,6 +38,16 @@ def run(args: argparse.Namespace) -> int:
     a, b = load(args, args.footprints), load(args, args.b)
     result = compare(a, b, population_for(args, a, b), by=weight_of(args), threshold=args.threshold,
                      worst=args.worst, **sliver_options(args))
+    if writes_layer(args):
+        if args.pairs:
+            from ..boundaries.pieces import pair_geometry, piece_codes
+
+            frame = pair_geometry(result.overlay.real(), a, b, fine=fine_for(args, a, b))
+            frame = piece_codes(frame, a_col="a_code", b_col="b_code", a_name="a_name", b_name="b_name")
+        else:
+            frame = with_unit_geometry(result.table, a)
+        write_layer_output(args, frame, layer_name(args, "pairs" if args.pairs else "overlay"), lines=result.lines())
+        return 0
     if args.pairs:
         show(args, result, result.overlay.pairs)
         return 0

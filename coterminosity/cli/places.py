@@ -7,8 +7,18 @@ from pathlib import Path
 
 from .context import fine_for, load, population_for, writes_layer
 from .formats import layer_name, show, write_layer_output
-from .options import (LAYER_SUFFIXES, add_data, add_footprints, add_output, add_weighting, deprecated, people_range,
-                      share, sliver_options, weight_of)
+from .options import (
+    LAYER_SUFFIXES,
+    add_data,
+    add_footprints,
+    add_output,
+    add_weighting,
+    deprecated,
+    people_range,
+    share,
+    sliver_options,
+    weight_of,
+)
 
 NAME = "places"
 HELP = "each footprint split into places (footprint ∩ council or CCG), neighbourhoods"

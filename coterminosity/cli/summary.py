@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .context import load, population_for
-from .formats import show
+from .context import load, population_for, writes_layer
+from .formats import layer_name, show, with_unit_geometry, write_layer_output
 from .options import add_data, add_footprints, add_output, add_weighting, sliver_options, weight_of
 
 NAME = "summary"
@@ -26,7 +26,7 @@ def register(sub) -> argparse.ArgumentParser:
                    help="terminal table with every column (wrong side and class against every layer)")
     add_weighting(p)
     add_data(p)
-    add_output(p)
+    add_output(p, layers=True)
     return p
 
 
@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     layers = [load(args, spec) for spec in names]
     result = summarise(footprints, layers, population_for(args, footprints, *layers), by=weight_of(args),
                        threshold=args.threshold, **sliver_options(args))
+    if writes_layer(args):
+        write_layer_output(args, with_unit_geometry(result.table, footprints), layer_name(args, "summary"),
+                           lines=result.lines())
+        return 0
     frame = result.table
     if args.format in ("table", "markdown") and not args.all_columns:
         frame = result.compact()

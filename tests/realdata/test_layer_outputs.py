@@ -36,3 +36,25 @@ def test_spanner_pieces_written_as_geojson_in_lon_lat(tmp_path, data_dir):
     assert frame["unit_code"].nunique() == 14  # the 14 councils in more than one footprint
     west, south, east, north = frame.total_bounds
     assert -7 < west < east < 2 and 49 < south < north < 56
+
+
+def test_overlay_and_summary_write_their_units_as_layers(tmp_path, data_dir):
+    units, pairs, summary = tmp_path / "overlay.gpkg", tmp_path / "pairs.gpkg", tmp_path / "summary.parquet"
+    assert main(["-q", "overlay", "stp17", "upper17", "-o", str(units), "--data-dir", str(data_dir)]) == 0
+    assert main(["-q", "overlay", "stp17", "upper17", "--pairs", "-o", str(pairs), "--data-dir", str(data_dir)]) == 0
+    assert main(["-q", "summary", "stp17", "-o", str(summary), "--data-dir", str(data_dir)]) == 0
+    one = gpd.read_file(units).set_index("code")
+    assert len(one) == 44 and one.loc["E54000026", "wrong_side"] == 651_307 and one.loc["E54000013", "class"] == "coterminous"
+    assert len(gpd.read_file(pairs)) == 170
+    table = gpd.read_parquet(summary)
+    assert table.crs.to_epsg() == 27700 and {"upper17_class", "lad17_split", "ccg17"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("argv", [["history", "stp17"], ["containment", "trust22", "--footprints", "icb22"],
+                                  ["data", "list"], ["scenario", "stp17", "--move", "E38000008=E54000014"]])
+def test_table_only_results_refuse_a_layer_file_name(tmp_path, data_dir, capsys, argv):
+    out = tmp_path / "result.gpkg"
+    assert main([*argv, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "writes a table, not a GIS layer" in err[0]
+    assert not out.exists()
