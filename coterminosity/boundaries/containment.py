@@ -90,9 +90,14 @@ class Containment:
         order = list(self.footprints["code"]) + ([OUTSIDE] if OUTSIDE in wide.index.union(wide.columns) else [])
         wide = wide.reindex(index=[c for c in order if c in wide.index], columns=[c for c in order if c in wide.columns],
                             fill_value=0.0)
-        wide.columns = [c or "(outside)" for c in wide.columns]
-        wide.index = [c or "(outside)" for c in wide.index]
-        return wide.rename_axis("origin").reset_index()
+        names = dict(zip(self.footprints["code"], self.footprints["name"]))
+        label = lambda c: f"{names.get(c, c)} ({c})" if c else "(outside)"  # noqa: E731
+        codes = list(wide.index)
+        wide.columns = [label(c) for c in wide.columns]
+        wide.index = [c or "(outside)" for c in codes]
+        out = wide.rename_axis("origin").reset_index()
+        out.insert(1, "origin_name", [names.get(c, "(outside every footprint)") for c in codes])
+        return out
 
     # ------------------------------------------------------------ sentences
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from .context import load
 from .flows import add_flow_options, load_flow_inputs
@@ -10,6 +11,7 @@ from .formats import report, show
 from .options import add_data, add_output
 
 NAME = "containment"
+log = logging.getLogger("coterminosity.cli")
 HELP = "how much of the patient flow stays inside each footprint"
 
 
@@ -32,6 +34,7 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--check-against", metavar="FILE",
                    help="trust catchments: compare the shares by footprint derived here with a published table "
                         "(TRUST22CD, ICB22CD, SHARE; e.g. trust22_catchment_shares_icb22.csv) trust by trust")
+    p.add_argument("--all", action="store_true", help="list every footprint, also those with no flow in or out")
     add_data(p)
     add_output(p)
     return p
@@ -57,6 +60,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             frame = result.destinations if args.destinations else result.residents
         report(args, frame, header=result.header(), footer=result.lines(), meta=result.meta())
+        return 0
+    frame = result.table
+    quiet = (frame["residents_flow"] == 0) & (frame["inflow"] == 0)
+    if not args.all and quiet.any():
+        frame = frame[~quiet].reset_index(drop=True)
+        show(args, result, frame, meta={"footprints_without_flow": int(quiet.sum())})
+        if args.format in ("table", "markdown"):
+            log.info("%d footprints with no flow in or out are not listed (--all lists them)", int(quiet.sum()))
         return 0
     show(args, result)
     return 0

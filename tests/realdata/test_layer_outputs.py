@@ -58,3 +58,34 @@ def test_table_only_results_refuse_a_layer_file_name(tmp_path, data_dir, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "writes a table, not a GIS layer" in err[0]
     assert not out.exists()
+
+
+def test_containment_lists_footprints_with_flow_unless_asked_for_all(tmp_path, data_dir, capsys):
+    """A small flow file touches one footprint: the other 43 are not listed unless --all."""
+    import io
+
+    import pandas as pd
+
+    flows = tmp_path / "flows.csv"
+    flows.write_text("LSOA_CODE,PRACTICE_CODE,PRACTICE_NAME,NUMBER_OF_PATIENTS\n"
+                     "E01000001,P1,City practice,40\nE01000002,P1,City practice,60\n")
+    assert main(["-q", "containment", str(flows), "--footprints", "stp17", "--format", "csv",
+                 "--data-dir", str(data_dir)]) == 0
+    shown = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert shown["name"].tolist() == ["North East London", "England"]  # City of London: City and Hackney CCG
+    assert shown["residents_flow"].tolist() == [100, 100]
+    assert main(["-q", "containment", str(flows), "--footprints", "stp17", "--all", "--format", "csv",
+                 "--data-dir", str(data_dir)]) == 0
+    assert len(pd.read_csv(io.StringIO(capsys.readouterr().out))) == 45
+
+
+def test_wide_matrix_names_its_footprints(data_dir, capsys):
+    import io
+
+    import pandas as pd
+
+    assert main(["-q", "containment", "trust22", "--footprints", "icb22", "--matrix", "wide", "--format", "csv",
+                 "--data-dir", str(data_dir)]) == 0
+    wide = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(wide.columns[:3]) == ["origin", "origin_name", "NHS Cheshire and Merseyside Integrated Care Board (E54000008)"]
+    assert wide.loc[0, "origin_name"] == "NHS Cheshire and Merseyside Integrated Care Board"

@@ -91,7 +91,9 @@ def test_containment_two_footprints_hand_checked(pairs, small, footprints):
     m = result.matrix.set_index(["origin_code", "dest_code"])["count"]
     assert m.to_dict() == {("A", "A"): 80, ("A", "B"): 20, ("B", "B"): 90, ("B", "A"): 10}
     wide = result.wide().set_index("origin")
-    assert wide.loc["A", "B"] == 20 and wide.loc["B", "A"] == 10
+    name = dict(zip(fp.index, fp["name"]))
+    assert wide.loc["A", f"{name['B']} (B)"] == 20 and wide.loc["B", f"{name['A']} (A)"] == 10
+    assert wide.loc["A", "origin_name"] == name["A"]
 
 
 def test_geometry_origins_agree_with_membership(pairs, small, footprints):
@@ -277,7 +279,7 @@ def test_cli_containment_csv(capsys):
     assert main(["containment", str(FIX / "flows.csv"), *HAND, "--matrix", "wide", "--format", "csv",
                  "--locations", str(FIX / "locations.csv")]) == 0
     wide = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out)).set_index("origin")
-    assert wide.loc["A"].tolist() == [80, 20] and wide.loc["B"].tolist() == [10, 90]
+    assert wide.loc["A"].tolist() == ["Footprint A", 80, 20] and wide.loc["B"].tolist() == ["Footprint B", 10, 90]
 
 
 def test_cli_catchments_writes_a_layer(tmp_path, capsys):
