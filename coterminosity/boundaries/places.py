@@ -221,7 +221,12 @@ def check_proposed(footprints: Layer, proposed: Layer, population: Population | 
     ``tiles`` when gap, overlap and spill are each under the sliver tolerance
     (max(``sliver_area`` m², ``sliver_share`` of the footprint)) and hold nobody. ``codes``
     limits the report to those footprints (places are still assigned among all of them).
+    Places built from the footprints' own small areas are checked by membership (exact, no geometry).
     """
+    if footprints.shares_blocks_with(proposed) and footprints.blocks is not None and \
+            (population is None or population.small_areas == footprints.small_areas):
+        table = _proposed_by_membership(footprints, proposed, population, codes, sliver_share, sliver_area)
+        return ProposedCheck(table, footprints.label, proposed)
     fgeo = np.asarray(footprints.frame.geometry.values, dtype=object)
     pgeo = np.asarray(proposed.frame.geometry.values, dtype=object)
     shapely.prepare(fgeo)
@@ -271,6 +276,49 @@ def check_proposed(footprints: Layer, proposed: Layer, population: Population | 
         row["tiles"] = bool(ok)
         rows.append(row)
     return ProposedCheck(pd.DataFrame(rows), footprints.label, proposed)
+
+
+def _proposed_by_membership(footprints: Layer, proposed: Layer, population: Population | None,
+                            codes: list[str] | None, sliver_share: float, sliver_area: float) -> pd.DataFrame:
+    """:func:`check_proposed` on the small areas both layers are made of: gap, overlap and spill
+    are sets of whole small areas, so the answer is exact and needs no geometry."""
+    blocks = footprints.blocks.set_index("code")["area_m2"]
+    people = population.by_code() if population is not None else None
+    home_of = footprints.members.set_index("small_code")["code"]
+    mine = proposed.members.rename(columns={"code": "place"})
+    mine["footprint"] = mine["small_code"].map(home_of)
+    mine["area"] = mine["small_code"].map(blocks).fillna(0.0)
+    shared = mine.groupby(["place", "footprint"])["area"].sum().reset_index()
+    home = shared.sort_values(["place", "area"], ascending=[True, False]).drop_duplicates("place")
+    home = home.set_index("place")["footprint"]
+    mine["home"] = mine["place"].map(home)
+    report = sorted(set(home)) if codes is None else [c for c in footprints.frame["code"] if c in set(codes)]
+    names = footprints.names()
+
+    def amount(small: pd.Index | pd.Series, what: pd.Series | None) -> float:
+        return float(what.reindex(small).fillna(0.0).sum()) if what is not None else 0.0
+
+    rows = []
+    for f in report:
+        inside = pd.Index(footprints.members.loc[footprints.members["code"] == f, "small_code"])
+        placed = mine[mine["home"] == f]
+        cover = placed[placed["small_code"].isin(inside)].groupby("small_code").size()
+        gap = inside.difference(cover.index)
+        overlap = cover.index[cover.to_numpy() >= 2]
+        spill = pd.Index(placed.loc[~placed["small_code"].isin(inside), "small_code"].unique())
+        f_area = amount(inside, blocks)
+        tol = max(sliver_area, sliver_share * f_area)
+        row = {"code": f, "name": names.get(f, f), "places": int(placed["place"].nunique()), "area_km2": f_area / 1e6,
+               "gap_km2": amount(gap, blocks) / 1e6, "overlap_km2": amount(overlap, blocks) / 1e6,
+               "spill_km2": amount(spill, blocks) / 1e6}
+        ok = all(row[k] * 1e6 < tol for k in ("gap_km2", "overlap_km2", "spill_km2"))
+        if people is not None:
+            row.update(population=amount(inside, people), gap_population=amount(gap, people),
+                       overlap_population=amount(overlap, people), spill_population=amount(spill, people))
+            ok = ok and row["gap_population"] == 0 and row["overlap_population"] == 0 and row["spill_population"] == 0
+        row["tiles"] = bool(ok)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _overlaps(pieces: np.ndarray) -> shapely.Geometry:

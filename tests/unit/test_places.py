@@ -311,3 +311,35 @@ def test_real_ccgs_tile_their_footprints_exactly(data_dir):
     assert t.loc["E54000014", "places"] == (lk.STP17CD == "E54000014").sum() == 6
     assert t.tiles.all() and t.gap_population.sum() == 0 and t.overlap_population.sum() == 0
     assert t.loc["E54000014", "population"] == 1_043_665
+
+
+def test_proposed_places_by_membership_agree_with_geometry():
+    """Places made of the footprints' own small areas are checked by membership, with the same answer."""
+    from coterminosity.geo.build import build_layer, membership_from_table
+
+    cells = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(6)]
+    small = Layer(gpd.GeoDataFrame({"code": [f"s{i}" for i in range(6)], "name": [f"s{i}" for i in range(6)]},
+                                   geometry=cells, crs=BNG), "cells")
+    small.members = pd.DataFrame({"small_code": small.codes, "code": small.codes})
+    small.small_areas = "cells"
+    small.blocks = pd.DataFrame({"code": small.codes, "area_m2": 10_000.0})
+
+    def built(label, parents):
+        lookup = pd.DataFrame({"small": [f"s{i}" for i in range(6)], "parent": parents})
+        return build_layer(small, membership_from_table(small.codes, lookup, "small", "parent"), label, coverage=True)
+
+    fps = built("fp", ["F", "F", "F", "G", "G", "G"])
+    # Places: P1 = s0–s1, P2 = s1–s2 (overlap s1 in F), P3 = s3 only (gap s4–s5 in G) … as a cover
+    lookup = pd.DataFrame({"small": ["s0", "s1", "s1", "s2", "s3"], "parent": ["P1", "P1", "P2", "P2", "P3"]})
+    places_layer = Layer(gpd.GeoDataFrame({"code": ["P1", "P2", "P3"], "name": ["P1", "P2", "P3"]},
+                                          geometry=[shapely.union_all(cells[0:2]), shapely.union_all(cells[1:3]),
+                                                    cells[3]], crs=BNG), "places")
+    places_layer.members = lookup.rename(columns={"small": "small_code", "parent": "code"})
+    places_layer.small_areas, places_layer.blocks = "cells", small.blocks
+    exact = check_proposed(fps, places_layer).table.set_index("code")
+    drawn = Layer(places_layer.frame.copy(), "drawn")  # the same shapes without membership: geometry path
+    by_geometry = check_proposed(fps, drawn).table.set_index("code")
+    assert exact.loc["F", "overlap_km2"] == pytest.approx(0.01) and exact.loc["G", "gap_km2"] == pytest.approx(0.02)
+    assert not exact["tiles"].any()
+    for col in ("places", "gap_km2", "overlap_km2", "spill_km2"):
+        assert exact[col].tolist() == pytest.approx(by_geometry[col].tolist(), abs=1e-9), col
