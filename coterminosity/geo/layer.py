@@ -62,7 +62,7 @@ class Layer:
 
         return write_layer(self.frame, path, layer_name=layer_name or self.label)
 
-    def explore(self, tiles: str | None = "CartoDB positron"):
+    def explore(self, tiles: str | None = "OpenStreetMap"):
         """A quick interactive folium map of the units (code and name on hover), for notebooks;
         ``coterminosity.maps.build_map`` draws results. ``tiles=None`` needs no internet."""
         import folium
