@@ -1,4 +1,4 @@
-"""Issue 2 acceptance on the real ONS data: every number the README quotes, recomputed
+"""Acceptance on the real ONS data: every number the README quotes, recomputed
 independently from the lookups with plain pandas (no geometry, no coterminosity code)."""
 
 from __future__ import annotations
