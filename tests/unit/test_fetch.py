@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from coterminosity.errors import CotermError
-from coterminosity.geo import fetch
+from coterminosity.geo import arcgis, fetch
 from coterminosity.geo.catalogue import DATASETS, POPULATION
 
 MAX_REQUESTS = 300  # the server refuses (and the test fails) beyond this: no runaway loops
@@ -421,7 +421,7 @@ def test_interrupted_fetch_leaves_nothing(server, tmp_path, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fetch, "_write_csv", interrupt)
+    monkeypatch.setattr(arcgis, "_write_csv", interrupt)
     with pytest.raises(KeyboardInterrupt):
         fetch.fetch_dataset("lookup_ccg17_stp17", tmp_path, base_url=server.base, **FAST)
     assert list(tmp_path.iterdir()) == []
@@ -433,7 +433,7 @@ def test_write_failure_is_one_line(server, tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fetch, "_write_csv", disk_full)
+    monkeypatch.setattr(arcgis, "_write_csv", disk_full)
     with pytest.raises(CotermError, match="No space left on device") as caught:
         fetch.fetch_dataset("lookup_ccg17_stp17", tmp_path, base_url=server.base, **FAST)
     one_line(caught.value)
@@ -551,7 +551,7 @@ class FakeTTY(io.StringIO):
 
 def test_progress_bar_redraws_on_a_terminal_only():
     tty = FakeTTY()
-    bar = fetch._Progress("lsoa11", stream=tty)
+    bar = arcgis._Progress("lsoa11", stream=tty)
     bar.start(7, "features")
     bar.update(3)
     bar.update(7)
@@ -560,7 +560,7 @@ def test_progress_bar_redraws_on_a_terminal_only():
     assert text.count("\r") == 3 and "7/7 features" in text and text.endswith("\n")
 
     plain = io.StringIO()
-    bar = fetch._Progress("lsoa11", stream=plain)
+    bar = arcgis._Progress("lsoa11", stream=plain)
     bar.start(7, "features")
     bar.update(7)
     bar.close()
