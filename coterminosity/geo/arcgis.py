@@ -22,7 +22,7 @@ from typing import TextIO
 
 from .. import __version__
 from ..errors import CotermError
-from .catalogue import Dataset
+from .datasets import Dataset
 
 USER_AGENT = f"coterminosity/{__version__} (coterm data fetch)"
 PAGE_SIZE = 2000  # upper bound; the layer's own maxRecordCount wins when smaller
