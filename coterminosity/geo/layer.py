@@ -105,7 +105,7 @@ class Layer:
         raise InputError(f"{self.label}: {len(hits) or 'no'} {what} match {query!r}{some}; "
                          f"give a code (e.g. {example}) or the whole name")
 
-    def shares_blocks_with(self, other: "Layer") -> bool:
+    def shares_blocks_with(self, other: Layer) -> bool:
         """True when both layers are unions of the same small areas (the exact, fast path)."""
         return (
             self.members is not None
