@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 
 from ..geo.layer import Layer, Population
-from .metrics import (DEFAULT_THRESHOLD, LayerScore, classify, code_changes, largest_pieces, layer_score, pick_weight,
-                      split_units)
+from .metrics import (
+    DEFAULT_THRESHOLD,
+    LayerScore,
+    classify,
+    code_changes,
+    largest_pieces,
+    layer_score,
+    pick_weight,
+    split_units,
+)
 from .overlay import WEIGHT_COLUMN, PairTable, overlay
 from .result import amount_text, weight_line
 

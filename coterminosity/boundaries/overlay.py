@@ -49,7 +49,7 @@ class PairTable:
         """Pairs that are not slivers."""
         return self.pairs[~self.pairs["sliver"]]
 
-    def swap(self) -> "PairTable":
+    def swap(self) -> PairTable:
         """The same overlay seen from B: B × A."""
         rename = {"a_code": "b_code", "b_code": "a_code", "a_name": "b_name", "b_name": "a_name"}
         for w in self.weights:

@@ -29,8 +29,8 @@ import shapely
 from ..errors import CotermError
 from ..geo.layer import Layer, Population
 from .metrics import DEFAULT_THRESHOLD, pick_weight
-from .result import weight_line
 from .overlay import SLIVER_AREA_M2, SLIVER_SHARE, WEIGHT_COLUMN, locate_points, overlay
+from .result import weight_line
 
 NEIGHBOURHOOD_MIN = 30_000
 NEIGHBOURHOOD_MAX = 50_000

@@ -44,7 +44,7 @@ class Move:
     lsoas: list[str] | None = None
 
     @classmethod
-    def parse(cls, text: str, where: str = "--move") -> "Move":
+    def parse(cls, text: str, where: str = "--move") -> Move:
         """``UNIT=FOOTPRINT`` → Move; one-line error otherwise."""
         unit, sep, to = text.partition("=")
         if not sep or not unit.strip() or not to.strip():

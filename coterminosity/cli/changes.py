@@ -33,7 +33,7 @@ def register(sub) -> argparse.ArgumentParser:
                    "for `coterm scenario --moves` and `coterm map --scenario`")
     add_population(p, old_by=False)
     add_data(p)
-    add_output(p)
+    add_output(p, layers=True)  # a layer name gets its own hint below (--layer-out)
     return p
 
 
