@@ -10,8 +10,8 @@ import shapely
 from coterminosity.errors import CotermError, InputError
 from coterminosity.geo.catalogue import DATASETS, LAYERS, catalogue_table
 from coterminosity.geo.load import load_layer
-from coterminosity.geo.population import load_population
 from coterminosity.geo.lookups import named_membership
+from coterminosity.geo.population import load_population
 
 LSOAS = ["E01000001", "E01000002", "E01000003", "E01000004"]
 

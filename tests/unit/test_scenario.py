@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from coterminosity.geo.scenario_file import load_scenario, save_scenario
-from coterminosity.boundaries.scenario import (Move, Scenario, apply_scenario, before_after, resolve_unit,
-                                               run_moves)
+from coterminosity.boundaries.scenario import Move, Scenario, apply_scenario, before_after, resolve_unit, run_moves
 from coterminosity.cli import main
 from coterminosity.errors import CotermError, InputError
 from coterminosity.geo.layer import BNG, Layer, Population
+from coterminosity.geo.scenario_file import load_scenario, save_scenario
 
 X0, Y0 = 400_000, 300_000
 SMALL = [f"s{i}" for i in range(1, 9)]

@@ -48,7 +48,7 @@ UNITS = toy_layer("unit", {"U1": [1], "U2": [2, 3], "U3": [4, 5, 6]})
 
 def test_toy_spanners_by_population_worked_by_hand():
     found = find_spanners(UNITS, FOOTPRINTS, toy_population())
-    wide, long, table, by = found.table, found.pieces, found.overlay, found.by
+    wide, long, by = found.table, found.pieces, found.by
     assert by == "population"
     # U2: 20 in A, 30 in B → largest 60%; U3: 40 in B, 110 in C → largest 73.3%. U1 lies in A only.
     assert wide.code.tolist() == ["U2", "U3"]
@@ -64,7 +64,7 @@ def test_toy_spanners_by_population_worked_by_hand():
 
 def test_toy_spanners_by_area_differ_from_population():
     found = find_spanners(UNITS, FOOTPRINTS, None)
-    wide, long, table, by = found.table, found.pieces, found.overlay, found.by
+    wide, by = found.table, found.by
     assert by == "area"
     # By area U2 is 50/50 and U3 is 1/3 in B, 2/3 in C.
     assert wide.code.tolist() == ["U2", "U3"]
@@ -75,7 +75,7 @@ def test_unit_with_no_people_in_second_footprint_is_not_a_spanner():
     people = toy_population()
     people.points.loc[people.points.code == "s2", "population"] = 0.0  # U2's part in A now empty
     found = find_spanners(UNITS, FOOTPRINTS, people)
-    wide, long, table, by = found.table, found.pieces, found.overlay, found.by
+    wide = found.table
     assert wide.code.tolist() == ["U3"]
 
 
@@ -104,7 +104,7 @@ def test_real_councils_divided_between_2017_footprints(data_dir, ons_lsoas):
 
     found = find_spanners(load_layer("upper17", data_dir=data_dir), load_layer("stp17", data_dir=data_dir),
                                           load_population(data_dir=data_dir))
-    wide, long, table, by = found.table, found.pieces, found.overlay, found.by
+    wide, long, table = found.table, found.pieces, found.overlay
     truth = independent_upper_by_stp(ons_lsoas)
     counts = truth.groupby("upper").STP17CD.nunique()
     assert counts.size == 152
