@@ -128,6 +128,17 @@ def test_split_unit_and_wrong_side():
     assert s.largest_in.iloc[0] == "sq2"
 
 
+def test_unit_wholly_inside_another_has_nobody_on_the_wrong_side():
+    """A nested in B (B also holds A's neighbour): B's line does not cut A, so A's wrong side is 0,
+    while the neighbour that B cuts still counts the smaller side of the cut."""
+    a = layer("A", [("inner", box(0, 0, 40, 100)), ("rest", box(40, 0, 100, 100))])
+    b = layer("B", [("big", box(0, 0, 70, 100)), ("edge", box(70, 0, 100, 100))])
+    c = classify(geometry_overlay(a, b), "area").set_index("code")
+    assert c.loc["inner", "class"] == "nested" and c.loc["inner", "wrong_side"] == 0
+    # rest holds 3,000 m² of big (7,000) and all of edge: big's smaller side is 3,000.
+    assert c.loc["rest", "wrong_side"] == pytest.approx(3000.0)
+
+
 def test_unit_partly_outside_the_other_layer_is_partial_not_split():
     # Like a coastline drawn differently: B covers only 95% of A (and reaches 10 m beyond it
     # on the west, so neither lies ≥ 98% in the other); nothing else touches A.
