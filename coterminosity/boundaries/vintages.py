@@ -28,3 +28,15 @@ def peers(footprints: str) -> tuple[str, str | None]:
         if fp == footprints:
             return councils, ccgs
     return "upper17", "ccg17"
+
+
+def year_layers(footprints: str) -> list[str]:
+    """The councils, their districts and the CCGs of a footprint vintage's year, in that order.
+
+    Examples
+    --------
+    >>> year_layers("stp21")
+    ['upper21', 'lad21', 'ccg21']
+    """
+    councils, ccgs = peers(footprints)
+    return [councils, "lad" + councils.removeprefix("upper")] + ([ccgs] if ccgs else [])

@@ -22,7 +22,7 @@ def register(sub) -> argparse.ArgumentParser:
                        "councils it splits, its places and neighbours).")
     add_footprints(p)
     p.add_argument("--against", action="append", metavar="LAYER",
-                   help="layer to compare with (repeatable; default upper17); the first one gives classes and places")
+                   help="layer to compare with (repeatable; default the councils of the footprints' year, e.g. upper17); the first one gives classes and places")
     p.add_argument("--only", action="append", metavar="CODE_OR_NAME",
                    help="make pages for these footprints only (repeatable; the index lists every footprint)")
     p.add_argument("--title", help="the site's title")
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from ..maps.atlas import build_atlas
 
     footprints = load(args, args.footprints)
-    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
+    from ..boundaries.vintages import peers
+
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or [peers(args.footprints)[0]])]
     population = population_for(args, footprints, *against)
     options = sliver_options(args)
     comparisons = [compare(footprints, layer, population, by=weight_of(args), threshold=args.threshold, **options)

@@ -24,7 +24,7 @@ def register(sub) -> argparse.ArgumentParser:
                        "embeddable fragment with --embed.")
     add_footprints(p)
     p.add_argument("--against", action="append", metavar="LAYER",
-                   help="layer to compare with (repeatable; default upper17); the first one colours the footprints")
+                   help="layer to compare with (repeatable; default the councils of the footprints' year, e.g. upper17); the first one colours the footprints")
     p.add_argument("--show", action="append", metavar="LAYER",
                    help="extra layer to draw as outlines with code/name tooltips (repeatable), e.g. places or catchments")
     p.add_argument("--focus", metavar="CODE_OR_NAME", help="zoom to one footprint and draw only its neighbourhood")
@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         units = [load(args, spec) for spec in scenario.units]
         before, footprints = footprints, apply_scenario(footprints, scenario, units, fine=fine)
         args.title = args.title or f"{args.footprints} after scenario {scenario.name or Path(args.scenario).stem}"
-    against = [load(args, spec) for spec in dict.fromkeys(args.against or ["upper17"])]
+    from ..boundaries.vintages import peers
+
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or [peers(args.footprints)[0]])]
     population = population_for(args, footprints, *against)
     comparisons = [compare(footprints, layer, population, by=weight_of(args), threshold=args.threshold,
                            **sliver_options(args)) for layer in against]

@@ -12,7 +12,6 @@ from .options import add_data, add_footprints, add_output, add_weighting, deprec
 
 NAME = "scenario"
 HELP = "move units between footprints; before/after of every metric"
-DEFAULT_AGAINST = ("upper17", "lad17", "ccg17")
 log = logging.getLogger(__name__)
 
 
@@ -27,9 +26,11 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--moves", metavar="FILE", help="scenario JSON (from --save) or a text file of UNIT=FOOTPRINT lines")
     p.add_argument("--footprints", dest="old_footprints", metavar="LAYER", help=argparse.SUPPRESS)
     p.add_argument("--units", action="append", metavar="LAYER",
-                   help="layers units are looked up in (repeatable; default ccg17, lad17, upper17)")
+                   help="layers units are looked up in (repeatable; default the CCGs, districts and councils of the "
+                        "footprints' year, e.g. ccg17, lad17, upper17 for stp17)")
     p.add_argument("--against", action="append", metavar="LAYER",
-                   help="layers to compare with (repeatable; default upper17, lad17, ccg17)")
+                   help="layers to compare with (repeatable; default the councils, districts and CCGs of the footprints' "
+                        "year)")
     p.add_argument("--name", help="a name for the scenario (saved with it)")
     p.add_argument("--save", metavar="FILE.json", help="save the scenario (moves and resolved codes) for "
                    "`coterm map --scenario`")
@@ -42,7 +43,8 @@ def register(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the moves, apply them, compare before and after, write what was asked."""
-    from ..boundaries.scenario import Move, Scenario, before_after, contiguity, run_moves
+    from ..boundaries.scenario import DEFAULT_UNITS, Move, Scenario, before_after, contiguity, run_moves
+    from ..boundaries.vintages import year_layers
     from ..geo import small_area_layer
     from ..geo.scenario_file import load_scenario, save_scenario
 
@@ -62,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
         from ..geo.write import check_output_path
 
         check_output_path(args.output_layer)
+    year = year_layers(scenario.footprints)  # e.g. upper21, lad21, ccg21 for stp21
+    if not args.units and scenario.units == list(DEFAULT_UNITS):
+        scenario.units = list(reversed(year))  # CCGs first, then districts, then councils
     before = load(args, scenario.footprints)
     units = [load(args, spec) for spec in scenario.units]
-    against = [load(args, spec) for spec in dict.fromkeys(args.against or DEFAULT_AGAINST)]
+    against = [load(args, spec) for spec in dict.fromkeys(args.against or year)]
     population = population_for(args, before, *against)
     fine = small_area_layer(args.data_dir) if before.small_areas == "lsoa11" else None
     after, moves, affected = run_moves(before, scenario, units, fine=fine, geometry=fine is not None)

@@ -18,13 +18,15 @@ from .styles import WEIGHT_WORD, short_title
 if TYPE_CHECKING:
     from ..boundaries.comparison import Comparison
 
-UNIT_WORDS = {"upper17": "council", "lad17": "district", "lad16": "district", "lad13": "district",
-              "lad11": "district", "ccg17": "CCG", "ccg16": "CCG", "stp17": "footprint", "lsoa11": "LSOA"}
+# Catalogue name (without its two-digit year) → what its units are called.
+UNIT_WORDS = {"upper": "council", "lad": "district", "ccg": "CCG", "sicbl": "sub-ICB location", "stp": "footprint",
+              "icb": "ICB", "lsoa": "LSOA", "msoa": "MSOA"}
 
 
 def unit_word(label: str, plural: bool = True) -> str:
     """What a layer's units are called in sentences: councils, districts, CCGs (else "LABEL units")."""
-    word = UNIT_WORDS.get(label, f"{label} unit")
+    kind = label.rstrip("0123456789") if label[-2:].isdigit() else None
+    word = UNIT_WORDS.get(kind, f"{label} unit") if kind else f"{label} unit"
     return word + "s" if plural else word
 
 
