@@ -12,6 +12,8 @@ import shapely
 
 from coterminosity.cli import main
 
+from ..factory import one_error_line
+
 X0, Y0 = 400_000, 300_000
 
 
@@ -30,13 +32,6 @@ def square_and_halves(tmp_path):
     return a, b
 
 
-def one_error_line(capsys, *parts):
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
-    for part in parts:
-        assert part in err, err
-    return err
 
 
 def test_overlay_json_and_csv(square_and_halves, tmp_path, capsys):

@@ -8,23 +8,11 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 
 from coterminosity.cli import main
 
-X0, Y0 = 400_000, 300_000
-
-
-def square(i):
-    return shapely.box(X0 + 100 * (i - 1), Y0, X0 + 100 * i, Y0 + 100)
-
-
-def write(path, groups):
-    frame = gpd.GeoDataFrame({"lad17cd": list(groups), "lad17nm": [f"Unit {c}" for c in groups]},
-                             geometry=[shapely.union_all([square(i) for i in groups[c]]) for c in groups],
-                             crs="EPSG:27700")
-    frame.to_file(path)
-    return str(path)
+from ..factory import square
+from ..factory import write_units as write
 
 
 @pytest.fixture

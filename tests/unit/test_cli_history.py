@@ -7,24 +7,15 @@ import io
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 
 from coterminosity.cli import main
 
-X0, Y0 = 400_000, 300_000
+from ..factory import square
+from ..factory import write_units as write
+
 PEOPLE = [20_000.0, 30_000.0, 40_000.0, 10_000.0, 50_000.0, 10_000.0, 30_000.0, 35_000.0]
 
 
-def square(i):
-    return shapely.box(X0 + 100 * (i - 1), Y0, X0 + 100 * i, Y0 + 100)
-
-
-def write(path, groups):
-    frame = gpd.GeoDataFrame({"lad17cd": list(groups), "lad17nm": [f"Unit {c}" for c in groups]},
-                             geometry=[shapely.union_all([square(i) for i in groups[c]]) for c in groups],
-                             crs="EPSG:27700")
-    frame.to_file(path)
-    return str(path)
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def test_history_csv_and_chart(world, tmp_path, capsys):
     table = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
     assert table["vintage"].tolist() == ["fp17", "fp18"]
     assert table["councils_split"].tolist() == [1, 0] and table["people_outside"].tolist() == [10_000, 0]
-    assert table["whole_unions"].tolist() == [0, 2] and table["people_moved"].tolist() == ["", "10000.0"]
+    assert table["whole_unions"].tolist() == [0, 2] and table["people_moved"].tolist() == ["", "10000"]
     svg = chart.read_text()
     assert svg.startswith("<svg") and "fp17" in svg and "councils split" in svg
 

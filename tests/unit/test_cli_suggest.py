@@ -6,13 +6,7 @@ import pytest
 
 from coterminosity.cli import main
 
-
-def one_error_line(capsys, *parts):
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1, err
-    for part in parts:
-        assert part in err, err
+from ..factory import one_error_line
 
 
 def test_help_lists_every_option(capsys):
@@ -37,7 +31,7 @@ def test_only_population_weighting(capsys):
 
 def test_a_gis_layer_output_is_refused(capsys, tmp_path):
     assert main(["suggest", "stp17", "--against", "upper17", "-o", str(tmp_path / "moves.gpkg")]) == 2
-    one_error_line(capsys, "moves.gpkg", "has no geometry")
+    one_error_line(capsys, "moves.gpkg", "writes a table, not a GIS layer")
     assert not (tmp_path / "moves.gpkg").exists()
 
 
